@@ -1,0 +1,91 @@
+"""Opening the database: read-write (WAL, migrated) or read-only (never created or locked)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from model import StorageError
+from storage.schema import SCHEMA_VERSION, migrate
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def open_database(path: str | Path) -> sqlite_utils.Database:
+    """Open (creating if needed) the database for writing, in WAL mode, migrated."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        db = sqlite_utils.Database(conn)
+        migrate(db)
+    except (sqlite3.OperationalError, sqlite3.DatabaseError, OSError) as e:
+        raise StorageError(str(path), f"cannot open the database for writing: {e}") from e
+    return db
+
+
+def open_database_readonly(path: str | Path) -> sqlite_utils.Database:
+    """Open an existing database read-only: never creates, migrates or write-locks it."""
+    path = Path(path)
+    if not path.is_file():
+        raise StorageError(
+            str(path),
+            "no database here yet: run `tensionwatch collect --once` or `tensionwatch up` "
+            "first, or point --config / TENSIONWATCH_DATABASE at an existing one",
+        )
+    try:
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+            check_same_thread=False,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA query_only = ON")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except (sqlite3.OperationalError, sqlite3.DatabaseError) as e:
+        raise StorageError(str(path), f"cannot open the database read-only: {e}") from e
+    if version < SCHEMA_VERSION:
+        conn.close()
+        raise StorageError(
+            str(path),
+            f"schema version {version} is older than this tensionwatch ({SCHEMA_VERSION}): "
+            "run `tensionwatch db migrate` first",
+        )
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise StorageError(
+            str(path),
+            f"schema version {version} is newer than this tensionwatch ({SCHEMA_VERSION}): "
+            "upgrade tensionwatch",
+        )
+    return sqlite_utils.Database(conn)
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """One all-or-nothing write: BEGIN IMMEDIATE … COMMIT, rolled back on any error."""
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def to_iso(moment: datetime) -> str:
+    """The one timestamp format stored: UTC, seconds, ``Z`` suffix (sorts as text)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_iso(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)

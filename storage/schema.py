@@ -1,0 +1,197 @@
+"""The schema and its migrations.
+
+``PRAGMA user_version`` holds the schema version. ``migrate`` applies every
+migration above it, each in its own transaction, so running it again is a
+no-op and a crash mid-migration leaves the previous version intact.
+
+Tables:
+
+- ``feeds``: one row per feed URL, its configuration and its polling state
+  (validators, error count, back-off window, last success and error).
+- ``items``: one row per article (``id`` is stable across feeds and polls).
+- ``item_sources``: which feeds carried which item (outlet counts).
+- ``item_tags``: the item's current labels, one row per (kind, tag), with
+  the category weight and the rules version that produced it.
+- ``tag_matches``: the evidence: every rule firing with field, span, text.
+- ``rules_versions``: every rules file content hash ever applied.
+- ``fetch_log``: one row per poll of a feed.
+- ``items_fts``: FTS5 over items' title and summary, kept by triggers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE feeds (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL DEFAULT '',
+            country TEXT NOT NULL DEFAULT '',
+            lang TEXT NOT NULL DEFAULT '',
+            interval INTEGER,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            archive INTEGER NOT NULL DEFAULT 0,
+            disabled_reason TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            body_hash TEXT,
+            last_status INTEGER,
+            last_polled TEXT,
+            last_ok TEXT,
+            last_error TEXT,
+            last_error_at TEXT,
+            error_since TEXT,
+            last_warning TEXT,
+            error_count INTEGER NOT NULL DEFAULT 0,
+            retry_after TEXT,
+            next_due TEXT,
+            created TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE items (
+            id TEXT PRIMARY KEY,
+            feed_id INTEGER NOT NULL REFERENCES feeds(id),
+            url TEXT,
+            guid TEXT,
+            title TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            published TEXT NOT NULL,
+            fetched TEXT NOT NULL,
+            lang TEXT NOT NULL DEFAULT '',
+            flags TEXT NOT NULL DEFAULT '',
+            archive INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE item_sources (
+            item_id TEXT NOT NULL REFERENCES items(id),
+            feed_id INTEGER NOT NULL REFERENCES feeds(id),
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (item_id, feed_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE item_tags (
+            item_id TEXT NOT NULL REFERENCES items(id),
+            kind TEXT NOT NULL CHECK (kind IN ('actor', 'category')),
+            tag TEXT NOT NULL,
+            weight REAL NOT NULL DEFAULT 0,
+            rules_version TEXT NOT NULL,
+            PRIMARY KEY (item_id, kind, tag)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE tag_matches (
+            id INTEGER PRIMARY KEY,
+            item_id TEXT NOT NULL REFERENCES items(id),
+            kind TEXT NOT NULL,
+            tag TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            field TEXT NOT NULL,
+            start INTEGER NOT NULL,
+            "end" INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            rules_version TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE rules_versions (
+            version TEXT PRIMARY KEY,
+            path TEXT NOT NULL,
+            first_applied TEXT NOT NULL,
+            rule_count INTEGER NOT NULL,
+            source TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE fetch_log (
+            id INTEGER PRIMARY KEY,
+            feed_id INTEGER NOT NULL REFERENCES feeds(id),
+            started TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            http_status INTEGER,
+            new INTEGER NOT NULL DEFAULT 0,
+            seen INTEGER NOT NULL DEFAULT 0,
+            duration_ms INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            warning TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_items_published ON items(published)")
+    db.execute("CREATE INDEX idx_items_feed ON items(feed_id, published)")
+    db.execute("CREATE INDEX idx_item_sources_feed ON item_sources(feed_id)")
+    db.execute("CREATE INDEX idx_item_tags_tag ON item_tags(kind, tag, item_id)")
+    db.execute("CREATE INDEX idx_tag_matches_item ON tag_matches(item_id)")
+    db.execute("CREATE INDEX idx_fetch_log_feed ON fetch_log(feed_id, started)")
+    # FTS5 over an external content table, kept in step by triggers. Written
+    # out rather than via sqlite-utils' enable_fts, whose executescript would
+    # commit in the middle of this migration's transaction.
+    db.execute(
+        "CREATE VIRTUAL TABLE items_fts USING fts5(title, summary, content='items', "
+        "content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')"
+    )
+    db.execute(
+        "CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN "
+        "INSERT INTO items_fts(rowid, title, summary) VALUES (new.rowid, new.title, new.summary); "
+        "END"
+    )
+    db.execute(
+        "CREATE TRIGGER items_ad AFTER DELETE ON items BEGIN "
+        "INSERT INTO items_fts(items_fts, rowid, title, summary) "
+        "VALUES ('delete', old.rowid, old.title, old.summary); END"
+    )
+    db.execute(
+        "CREATE TRIGGER items_au AFTER UPDATE OF title, summary ON items BEGIN "
+        "INSERT INTO items_fts(items_fts, rowid, title, summary) "
+        "VALUES ('delete', old.rowid, old.title, old.summary); "
+        "INSERT INTO items_fts(rowid, title, summary) VALUES (new.rowid, new.title, new.summary); "
+        "END"
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply every pending migration; return the number applied."""
+    applied = 0
+    conn = db.conn
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = schema_version(db)  # read inside the lock: two starters never race
+            if current >= SCHEMA_VERSION:
+                conn.execute("ROLLBACK")
+                return applied
+            MIGRATIONS[current](db)
+            conn.execute(f"PRAGMA user_version = {current + 1}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        applied += 1
