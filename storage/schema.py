@@ -6,8 +6,10 @@ no-op and a crash mid-migration leaves the previous version intact.
 
 Tables:
 
-- ``feeds``: one row per feed URL, its configuration and its polling state
-  (validators, error count, back-off window, last success and error).
+- ``feeds``: one row per configured feed (``config_url``, as the config
+  names it; ``url``, where it lives now after permanent redirects), its
+  configuration and polling state (validators, error count, Retry-After and
+  back-off windows, last success, error and warning).
 - ``items``: one row per article (``id`` is stable across feeds and polls).
 - ``item_sources``: which feeds carried which item (outlet counts).
 - ``item_tags``: the item's current labels, one row per (kind, tag), with
@@ -30,6 +32,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         """
         CREATE TABLE feeds (
             id INTEGER PRIMARY KEY,
+            config_url TEXT NOT NULL UNIQUE,
             url TEXT NOT NULL UNIQUE,
             name TEXT NOT NULL DEFAULT '',
             country TEXT NOT NULL DEFAULT '',
@@ -50,6 +53,7 @@ def _v1(db: sqlite_utils.Database) -> None:
             last_warning TEXT,
             error_count INTEGER NOT NULL DEFAULT 0,
             retry_after TEXT,
+            backoff_until TEXT,
             next_due TEXT,
             created TEXT NOT NULL
         )

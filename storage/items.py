@@ -1,0 +1,154 @@
+"""Item rows: storing tagged items (idempotently), their tags, and reading them back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from model import TaggedItem, Tagging
+from storage.db import to_iso
+
+
+def record_rules_version(
+    db: sqlite_utils.Database,
+    version: str,
+    path: str,
+    rule_count: int,
+    source: str,
+    now: datetime,
+) -> None:
+    db.execute(
+        """INSERT OR IGNORE INTO rules_versions (version, path, first_applied, rule_count, source)
+           VALUES (?, ?, ?, ?, ?)""",
+        [version, path, to_iso(now), rule_count, source],
+    )
+
+
+def store_items(
+    db: sqlite_utils.Database,
+    feed_id: int,
+    tagged: Sequence[TaggedItem],
+    *,
+    archive: bool,
+    now: datetime,
+) -> tuple[int, int]:
+    """Store items not seen before with their tags; return (new, already seen).
+
+    An item already stored (same id, from this feed or another) is not
+    rewritten: this feed is only added to its sources. Call inside a transaction.
+    """
+    new = seen = 0
+    for entry in tagged:
+        item = entry.item
+        cursor = db.execute(
+            """INSERT OR IGNORE INTO items (id, feed_id, url, guid, title, summary, published,
+                                          fetched, lang, flags, archive)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                item.id,
+                feed_id,
+                item.url,
+                item.guid,
+                item.title,
+                item.summary,
+                to_iso(item.published),
+                to_iso(item.fetched),
+                item.lang,
+                ",".join(item.flags),
+                int(archive),
+            ],
+        )
+        db.execute(
+            "INSERT OR IGNORE INTO item_sources (item_id, feed_id, first_seen) VALUES (?, ?, ?)",
+            [item.id, feed_id, to_iso(now)],
+        )
+        if cursor.rowcount:
+            new += 1
+            write_tags(db, item.id, entry.tagging)
+        else:
+            seen += 1
+    return new, seen
+
+
+def write_tags(db: sqlite_utils.Database, item_id: str, tagging: Tagging) -> None:
+    """Replace an item's labels and evidence with ``tagging`` (idempotent)."""
+    db.execute("DELETE FROM item_tags WHERE item_id = ?", [item_id])
+    db.execute("DELETE FROM tag_matches WHERE item_id = ?", [item_id])
+    weights: dict[str, float] = {}
+    for match in tagging.matches:
+        if match.kind == "category":
+            weights[match.target] = match.weight
+    labels = [(item_id, "actor", a, 0.0, tagging.rules_version) for a in tagging.actors]
+    labels += [
+        (item_id, "category", c, weights.get(c, 0.0), tagging.rules_version)
+        for c in tagging.categories
+    ]
+    db.conn.executemany(
+        "INSERT INTO item_tags (item_id, kind, tag, weight, rules_version) VALUES (?, ?, ?, ?, ?)",
+        labels,
+    )
+    db.conn.executemany(
+        """INSERT INTO tag_matches (item_id, kind, tag, rule, field, start, "end", text,
+                                    rules_version)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            (
+                item_id,
+                m.kind,
+                m.target,
+                m.rule,
+                m.field,
+                m.start,
+                m.end,
+                m.text,
+                tagging.rules_version,
+            )
+            for m in tagging.matches
+        ],
+    )
+
+
+def count_items(db: sqlite_utils.Database) -> int:
+    return int(db.execute("SELECT count(*) FROM items").fetchone()[0])
+
+
+def iter_items_for_export(
+    db: sqlite_utils.Database, since: datetime | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every stored item (published on or after ``since``), oldest first, with its tags."""
+    where, params = ("WHERE i.published >= ?", [to_iso(since)]) if since else ("", [])
+    rows = db.query(
+        f"""
+        SELECT i.id, f.url AS feed, f.name AS feed_name, f.country AS feed_country, i.url,
+               i.guid, i.title, i.summary, i.published, i.fetched, i.lang, i.flags, i.archive,
+               (SELECT json_group_array(tag) FROM
+                   (SELECT tag FROM item_tags WHERE item_id = i.id AND kind = 'actor'
+                    ORDER BY tag)) AS actors,
+               (SELECT json_group_array(tag) FROM
+                   (SELECT tag FROM item_tags WHERE item_id = i.id AND kind = 'category'
+                    ORDER BY tag)) AS categories,
+               (SELECT coalesce(sum(weight), 0) FROM item_tags
+                   WHERE item_id = i.id AND kind = 'category') AS escalation,
+               (SELECT max(rules_version) FROM item_tags WHERE item_id = i.id) AS rules_version
+        FROM items i JOIN feeds f ON f.id = i.feed_id
+        {where}
+        ORDER BY i.published, i.id
+        """,
+        params,
+    )
+    yield from rows
+
+
+def iter_item_texts(
+    db: sqlite_utils.Database, since: datetime | None = None, batch: int = 1000
+) -> Iterator[list[tuple[str, str, str, str]]]:
+    """(id, title, summary, lang) of stored items in batches, for re-tagging."""
+    where, params = ("WHERE published >= ?", [to_iso(since)]) if since else ("", [])
+    cursor = db.execute(
+        f"SELECT id, title, summary, lang FROM items {where} ORDER BY published, id", params
+    )
+    while rows := cursor.fetchmany(batch):
+        yield [tuple(r) for r in rows]
