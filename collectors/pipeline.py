@@ -152,9 +152,7 @@ def refresh_feed(collector: Collector, spec: FeedSpec) -> PollOutcome:
     ]
     warning = parsed.warning
     with transaction(db):
-        if result.permanent_url and result.permanent_url != state.url:
-            if not move_feed(db, state.id, result.permanent_url):
-                warning = f"moved permanently to {result.permanent_url}, already another feed"
+        warning = _follow_move(db, state, result.permanent_url) or warning
         new, seen = store_items(db, state.id, tagged, archive=spec.archive, now=now)
         record_success(
             db,
@@ -176,6 +174,13 @@ def refresh_feed(collector: Collector, spec: FeedSpec) -> PollOutcome:
         warning=warning,
         duration_ms=_ms(started),
     )
+
+
+def _follow_move(db: sqlite_utils.Database, state: FeedState, new_url: str | None) -> str | None:
+    """Store a permanent redirect's target as the feed's URL; a warning if it cannot be."""
+    if not new_url or new_url == state.url or move_feed(db, state.id, new_url):
+        return None
+    return f"moved permanently to {new_url}, where another configured feed already lives"
 
 
 def _fail(
