@@ -32,6 +32,7 @@ class FeedState:
     error_count: int
     retry_after: datetime | None
     backoff_until: datetime | None
+    next_due: datetime | None
 
 
 def _opt_time(text: str | None) -> datetime | None:
@@ -73,7 +74,8 @@ def sync_feeds(db: sqlite_utils.Database, specs: Sequence[FeedSpec], now: dateti
 def feed_state(db: sqlite_utils.Database, config_url: str) -> FeedState | None:
     row = db.execute(
         """SELECT id, config_url, url, name, lang, interval, enabled, archive, disabled_reason,
-                  etag, last_modified, body_hash, error_count, retry_after, backoff_until
+                  etag, last_modified, body_hash, error_count, retry_after, backoff_until,
+                  next_due
            FROM feeds WHERE config_url = ?""",
         [config_url],
     ).fetchone()

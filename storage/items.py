@@ -142,13 +142,17 @@ def iter_items_for_export(
     yield from rows
 
 
-def iter_item_texts(
-    db: sqlite_utils.Database, since: datetime | None = None, batch: int = 1000
-) -> Iterator[list[tuple[str, str, str, str]]]:
-    """(id, title, summary, lang) of stored items in batches, for re-tagging."""
+def item_ids(db: sqlite_utils.Database, since: datetime | None = None) -> list[str]:
+    """Ids of stored items published on or after ``since``, oldest first."""
     where, params = ("WHERE published >= ?", [to_iso(since)]) if since else ("", [])
+    cursor = db.execute(f"SELECT id FROM items {where} ORDER BY published, id", params)
+    return [row[0] for row in cursor]
+
+
+def item_texts(db: sqlite_utils.Database, ids: Sequence[str]) -> list[tuple[str, str, str, str]]:
+    """(id, title, summary, lang) of the given items."""
+    marks = ",".join("?" * len(ids))
     cursor = db.execute(
-        f"SELECT id, title, summary, lang FROM items {where} ORDER BY published, id", params
+        f"SELECT id, title, summary, lang FROM items WHERE id IN ({marks})", list(ids)
     )
-    while rows := cursor.fetchmany(batch):
-        yield [tuple(r) for r in rows]
+    return [(r[0], r[1], r[2], r[3]) for r in cursor]

@@ -1,0 +1,472 @@
+"""The read queries behind the indicators and the dashboard, one function per query.
+
+Every function takes an open ``sqlite_utils.Database`` (read-only is
+enough) and returns frozen rows, never cursors or dicts. Times go in as
+aware datetimes and come back as UTC datetimes; an item's day is the UTC
+date of its ``published`` time (stored as ``YYYY-MM-DDTHH:MM:SSZ``, so its
+first ten characters are the day).
+
+Conventions the callers rely on:
+
+- The escalation index of an item is the sum of the weights of its
+  ``category`` tags; its *escalation* is the sum of the positive weights and
+  its *de-escalation* the sum of the negative ones.
+- An item concerns the dyad ``(a, b)`` when it has actor tags for both.
+- Only ``http(s)`` item links are returned; anything else comes back as
+  ``None`` so that no caller can make it clickable by mistake.
+- SQLite failures that are not bugs (locked, unreadable, corrupt) become
+  ``StorageError`` naming the database file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from model import StorageError
+from storage.db import from_iso, to_iso
+
+FEED_STATUSES = ("ok", "error", "disabled", "never")
+
+
+@dataclass(frozen=True)
+class ItemSummary:
+    """How many items there are and the span of their published times."""
+
+    items: int
+    first_published: datetime | None
+    last_published: datetime | None
+    last_fetched: datetime | None
+
+
+@dataclass(frozen=True)
+class DyadDayTotal:
+    """One dyad on one UTC day: its items and the sums of their category weights."""
+
+    a: str
+    b: str
+    day: date
+    items: int
+    escalation: float  # sum of positive weights, >= 0
+    deescalation: float  # sum of negative weights, <= 0
+
+
+@dataclass(frozen=True)
+class CategoryDayTotal:
+    """One category on one UTC day: items carrying it and the sum of its weight."""
+
+    category: str
+    day: date
+    items: int
+    weight: float
+
+
+@dataclass(frozen=True)
+class TagCount:
+    tag: str
+    items: int
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """What the Items page asks for. Empty fields do not filter.
+
+    ``actors``: the item has every one of them; ``categories``: the item has
+    at least one of them; ``search``: words (all of them) in the title or
+    summary, a trailing ``*`` making a word a prefix.
+    """
+
+    dyad: tuple[str, str] | None = None
+    actors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    search: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 200
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    id: str
+    published: datetime
+    fetched: datetime
+    outlet: str  # the name of the feed that first brought it (its URL if unnamed)
+    outlets: int  # how many feeds carried it
+    url: str | None  # http(s) only
+    title: str
+    summary: str
+    lang: str
+    actors: tuple[str, ...]
+    categories: tuple[str, ...]
+    index: float  # sum of the category weights
+
+
+@dataclass(frozen=True)
+class TagRow:
+    """One of an item's current labels."""
+
+    kind: str  # "actor" or "category"
+    tag: str
+    weight: float
+    rules_version: str
+
+
+@dataclass(frozen=True)
+class TagMatchRow:
+    """One rule firing on one span of one field: the evidence behind a label."""
+
+    kind: str
+    tag: str
+    rule: str
+    field: str
+    start: int
+    end: int
+    text: str
+    rules_version: str
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """A feed as the health table shows it. ``status`` is one of ``FEED_STATUSES``."""
+
+    name: str
+    url: str
+    country: str
+    lang: str
+    enabled: bool
+    disabled_reason: str | None
+    status: str
+    last_polled: datetime | None
+    last_ok: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    error_since: datetime | None
+    last_warning: str | None
+    error_count: int
+    items: int
+    items_recent: int  # items published within the ``recent`` window
+
+
+def _database_file(db: sqlite_utils.Database) -> str:
+    try:
+        for row in db.conn.execute("PRAGMA database_list"):
+            if row[1] == "main":
+                return str(row[2]) or ":memory:"
+    except sqlite3.Error:
+        pass  # only used to word an error message about this very database
+    return "(database)"
+
+
+def _select(db: sqlite_utils.Database, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """Run one read query; failures of the file (not of our SQL) become ``StorageError``."""
+    try:
+        return list(db.conn.execute(sql, list(params)).fetchall())
+    except sqlite3.OperationalError as e:
+        raise StorageError(_database_file(db), f"cannot read the database: {e}") from e
+    except sqlite3.DatabaseError as e:
+        raise StorageError(_database_file(db), f"the database is damaged: {e}") from e
+
+
+def _time(text: str | None) -> datetime | None:
+    return from_iso(text) if text else None
+
+
+def _http_only(url: str | None) -> str | None:
+    if url and url.lower().startswith(("http://", "https://")):
+        return url
+    return None
+
+
+def _split_tags(joined: str | None) -> tuple[str, ...]:
+    return tuple(sorted(joined.split(","))) if joined else ()
+
+
+def feed_status(
+    *, enabled: bool, disabled_reason: str | None, error_count: int, last_ok: object
+) -> str:
+    """``disabled`` beats ``error`` beats ``ok``; a feed never polled successfully is ``never``."""
+    if not enabled or disabled_reason:
+        return "disabled"
+    if error_count > 0:
+        return "error"
+    if last_ok:
+        return "ok"
+    return "never"
+
+
+def fts_query(text: str) -> str | None:
+    """Turn what a person typed into a safe FTS5 query: every word must appear.
+
+    Each word is quoted (so ``"``, ``-``, ``AND``, ``:`` and friends are
+    plain text, never FTS5 syntax); a trailing ``*`` is kept as a prefix
+    search. Returns ``None`` when nothing searchable is left.
+    """
+    terms = []
+    for word in text.split():
+        prefix = word.endswith("*")
+        word = word.rstrip("*").replace('"', "")
+        if word:
+            terms.append(f'"{word}"' + ("*" if prefix else ""))
+    return " ".join(terms) or None
+
+
+def summarise_items(db: sqlite_utils.Database) -> ItemSummary:
+    rows = _select(db, "SELECT count(*), min(published), max(published), max(fetched) FROM items")
+    count, first, last, fetched = rows[0]
+    return ItemSummary(int(count), _time(first), _time(last), _time(fetched))
+
+
+_ITEM_SCORES = """
+    SELECT item_id,
+           sum(CASE WHEN weight > 0 THEN weight ELSE 0 END) AS escalation,
+           sum(CASE WHEN weight < 0 THEN weight ELSE 0 END) AS deescalation
+    FROM item_tags WHERE kind = 'category' GROUP BY item_id
+"""
+
+
+def list_dyad_day_totals(
+    db: sqlite_utils.Database,
+    dyads: Sequence[tuple[str, str]],
+    since: datetime,
+    until: datetime,
+) -> list[DyadDayTotal]:
+    """Per dyad and UTC day with at least one item: item count, escalation, de-escalation.
+
+    Items published in ``[since, until)``; days without items are absent
+    (the indicators fill them with zeros).
+    """
+    if not dyads:
+        return []
+    values = ", ".join("(?, ?)" for _ in dyads)
+    params: list[Any] = [tag for pair in dyads for tag in pair]
+    params += [to_iso(since), to_iso(until)]
+    rows = _select(
+        db,
+        f"""
+        WITH dyads(a, b) AS (VALUES {values}),
+             scores AS ({_ITEM_SCORES})
+        SELECT d.a, d.b, substr(i.published, 1, 10) AS day, count(*),
+               coalesce(sum(s.escalation), 0), coalesce(sum(s.deescalation), 0)
+        FROM dyads d
+        JOIN item_tags ta ON ta.kind = 'actor' AND ta.tag = d.a
+        JOIN item_tags tb ON tb.kind = 'actor' AND tb.tag = d.b AND tb.item_id = ta.item_id
+        JOIN items i ON i.id = ta.item_id
+        LEFT JOIN scores s ON s.item_id = i.id
+        WHERE i.published >= ? AND i.published < ?
+        GROUP BY d.a, d.b, day
+        ORDER BY d.a, d.b, day
+        """,
+        params,
+    )
+    return [
+        DyadDayTotal(a, b, date.fromisoformat(day), int(n), float(up), float(down))
+        for a, b, day, n, up, down in rows
+    ]
+
+
+def list_category_day_totals(
+    db: sqlite_utils.Database,
+    since: datetime,
+    until: datetime,
+    dyad: tuple[str, str] | None = None,
+) -> list[CategoryDayTotal]:
+    """Per category and UTC day: items carrying it and its summed weight (optionally one dyad)."""
+    params: list[Any] = [to_iso(since), to_iso(until)]
+    dyad_clause = ""
+    if dyad is not None:
+        dyad_clause = """
+          AND EXISTS (SELECT 1 FROM item_tags x WHERE x.item_id = i.id
+                      AND x.kind = 'actor' AND x.tag = ?)
+          AND EXISTS (SELECT 1 FROM item_tags y WHERE y.item_id = i.id
+                      AND y.kind = 'actor' AND y.tag = ?)"""
+        params += list(dyad)
+    rows = _select(
+        db,
+        f"""
+        SELECT t.tag, substr(i.published, 1, 10) AS day, count(*), coalesce(sum(t.weight), 0)
+        FROM item_tags t JOIN items i ON i.id = t.item_id
+        WHERE t.kind = 'category' AND i.published >= ? AND i.published < ? {dyad_clause}
+        GROUP BY t.tag, day
+        ORDER BY day, t.tag
+        """,
+        params,
+    )
+    return [
+        CategoryDayTotal(tag, date.fromisoformat(day), int(n), float(w)) for tag, day, n, w in rows
+    ]
+
+
+def list_tag_counts(db: sqlite_utils.Database, kind: str) -> list[TagCount]:
+    """Every tag of ``kind`` in use, most items first."""
+    rows = _select(
+        db,
+        "SELECT tag, count(*) AS n FROM item_tags WHERE kind = ? GROUP BY tag ORDER BY n DESC, tag",
+        [kind],
+    )
+    return [TagCount(tag, int(n)) for tag, n in rows]
+
+
+_ITEM_COLUMNS = """
+    i.id, i.published, i.fetched, coalesce(nullif(f.name, ''), f.url, ''),
+    (SELECT count(*) FROM item_sources s WHERE s.item_id = i.id),
+    i.url, i.title, i.summary, i.lang,
+    (SELECT group_concat(tag, ',') FROM item_tags t WHERE t.item_id = i.id AND t.kind = 'actor'),
+    (SELECT group_concat(tag, ',') FROM item_tags t
+     WHERE t.item_id = i.id AND t.kind = 'category'),
+    (SELECT coalesce(sum(weight), 0) FROM item_tags t
+     WHERE t.item_id = i.id AND t.kind = 'category')
+"""
+
+
+def _item_row(row: Sequence[Any]) -> ItemRow:
+    return ItemRow(
+        id=row[0],
+        published=from_iso(row[1]),
+        fetched=from_iso(row[2]),
+        outlet=row[3],
+        outlets=int(row[4]),
+        url=_http_only(row[5]),
+        title=row[6],
+        summary=row[7],
+        lang=row[8],
+        actors=_split_tags(row[9]),
+        categories=_split_tags(row[10]),
+        index=float(row[11]),
+    )
+
+
+def list_items(db: sqlite_utils.Database, spec: ItemFilter) -> list[ItemRow]:
+    """The newest items matching ``spec`` (see ``ItemFilter``), newest first."""
+    joins: list[str] = []
+    where: list[str] = []
+    params: list[Any] = []
+    match = fts_query(spec.search)
+    if match is not None:
+        joins.append("JOIN items_fts ON items_fts.rowid = i.rowid")
+        where.append("items_fts MATCH ?")
+        params.append(match)
+    required_actors = list(spec.actors) + (list(spec.dyad) if spec.dyad else [])
+    for actor in dict.fromkeys(required_actors):
+        where.append(
+            "EXISTS (SELECT 1 FROM item_tags t WHERE t.item_id = i.id "
+            "AND t.kind = 'actor' AND t.tag = ?)"
+        )
+        params.append(actor)
+    if spec.categories:
+        marks = ", ".join("?" for _ in spec.categories)
+        where.append(
+            "EXISTS (SELECT 1 FROM item_tags t WHERE t.item_id = i.id "
+            f"AND t.kind = 'category' AND t.tag IN ({marks}))"
+        )
+        params += list(spec.categories)
+    if spec.since is not None:
+        where.append("i.published >= ?")
+        params.append(to_iso(spec.since))
+    if spec.until is not None:
+        where.append("i.published < ?")
+        params.append(to_iso(spec.until))
+    where_sql = ("WHERE " + " AND ".join(where)) if where else ""
+    rows = _select(
+        db,
+        f"""
+        SELECT {_ITEM_COLUMNS}
+        FROM items i LEFT JOIN feeds f ON f.id = i.feed_id
+        {" ".join(joins)}
+        {where_sql}
+        ORDER BY i.published DESC, i.id
+        LIMIT ?
+        """,
+        [*params, max(0, spec.limit)],
+    )
+    return [_item_row(row) for row in rows]
+
+
+def get_item(db: sqlite_utils.Database, item_id: str) -> ItemRow | None:
+    rows = _select(
+        db,
+        f"SELECT {_ITEM_COLUMNS} FROM items i LEFT JOIN feeds f ON f.id = i.feed_id WHERE i.id = ?",
+        [item_id],
+    )
+    return _item_row(rows[0]) if rows else None
+
+
+def list_item_tags(db: sqlite_utils.Database, item_id: str) -> list[TagRow]:
+    """An item's labels: actors first, then categories by weight (most escalating first)."""
+    rows = _select(
+        db,
+        """SELECT kind, tag, weight, rules_version FROM item_tags WHERE item_id = ?
+           ORDER BY kind, weight DESC, tag""",
+        [item_id],
+    )
+    return [TagRow(kind, tag, float(weight), version) for kind, tag, weight, version in rows]
+
+
+def list_tag_matches(db: sqlite_utils.Database, item_id: str) -> list[TagMatchRow]:
+    """The evidence behind an item's labels, in reading order (title before summary)."""
+    rows = _select(
+        db,
+        """SELECT kind, tag, rule, field, start, "end", text, rules_version
+           FROM tag_matches WHERE item_id = ?
+           ORDER BY kind, tag, CASE field WHEN 'title' THEN 0 ELSE 1 END, field, start, id""",
+        [item_id],
+    )
+    return [
+        TagMatchRow(kind, tag, rule, field, int(start), int(end), text, version)
+        for kind, tag, rule, field, start, end, text, version in rows
+    ]
+
+
+def list_feed_health(
+    db: sqlite_utils.Database, now: datetime, recent: timedelta = timedelta(days=7)
+) -> list[FeedHealth]:
+    """Every feed with its status, errors and item counts, by name.
+
+    ``items`` counts the items the feed carried (``item_sources``), also
+    those first seen on another feed; ``items_recent`` those among them
+    published since ``now - recent``.
+    """
+    rows = _select(
+        db,
+        """
+        SELECT f.name, f.url, f.country, f.lang, f.enabled, f.disabled_reason, f.last_polled,
+               f.last_ok, f.last_error, f.last_error_at, f.error_since, f.last_warning,
+               f.error_count,
+               (SELECT count(*) FROM item_sources s WHERE s.feed_id = f.id),
+               (SELECT count(*) FROM item_sources s JOIN items i ON i.id = s.item_id
+                WHERE s.feed_id = f.id AND i.published >= ?)
+        FROM feeds f
+        ORDER BY lower(coalesce(nullif(f.name, ''), f.url)), f.id
+        """,
+        [to_iso(now - recent)],
+    )
+    health = []
+    for row in rows:
+        enabled, reason, errors, last_ok = bool(row[4]), row[5], int(row[12]), row[7]
+        health.append(
+            FeedHealth(
+                name=row[0],
+                url=row[1],
+                country=row[2],
+                lang=row[3],
+                enabled=enabled,
+                disabled_reason=reason,
+                status=feed_status(
+                    enabled=enabled, disabled_reason=reason, error_count=errors, last_ok=last_ok
+                ),
+                last_polled=_time(row[6]),
+                last_ok=_time(last_ok),
+                last_error=row[8],
+                last_error_at=_time(row[9]),
+                error_since=_time(row[10]),
+                last_warning=row[11],
+                error_count=errors,
+                items=int(row[13]),
+                items_recent=int(row[14]),
+            )
+        )
+    return health
