@@ -168,7 +168,7 @@ OPTIONS: tuple[Option, ...] = (
         "TENSIONWATCH_SMTP_HOST",
         None,
         parse_str,
-        "SMTP server for alert emails; without it alerts go to the outbox folder.",
+        "SMTP server for alert emails.",
     ),
     Option("smtp.port", "TENSIONWATCH_SMTP_PORT", 587, int_range(1, 65535), "SMTP port."),
     Option(
