@@ -241,13 +241,13 @@ def test_body_larger_than_cap(feed_server: FeedServer, client: httpx.Client) -> 
 def test_gzip_expanding_past_cap_is_refused_while_streaming(
     feed_server: FeedServer, client: httpx.Client
 ) -> None:
-    bomb = gzip.compress(b"<rss>" + b" " * 50_000_000)
+    bomb = gzip.compress(b"<rss>" + b" " * 20_000_000)
     assert len(bomb) < POLICY.max_bytes  # small on the wire, only its expansion is too big
     url = feed_server.route("/bomb", body=bomb, headers={"Content-Encoding": "gzip"})
     started = time.monotonic()
     error = fetch_error(client, url)
     assert "counted after decompression" in str(error)
-    assert time.monotonic() - started < 1.0  # it did not inflate 50 MB first
+    assert time.monotonic() - started < 1.0  # it did not inflate 20 MB first
 
 
 def test_gzip_body_is_decompressed(feed_server: FeedServer, client: httpx.Client) -> None:
@@ -268,7 +268,7 @@ def test_connection_refused(client: httpx.Client) -> None:
     assert "could not connect" in str(error) and "the site may be down" in str(error)
 
 
-@pytest.mark.parametrize("url", ["http://", "http:///feed", "https://exa mple.org/"])
+@pytest.mark.parametrize("url", ["http://", "http:///feed", "http://[::1/feed", "http://a\x00b/"])
 def test_invalid_urls(client: httpx.Client, url: str) -> None:
     assert "invalid URL" in str(fetch_error(client, url))
 
@@ -282,7 +282,7 @@ def test_private_address_refused_unless_allowed(feed_server: FeedServer, host: s
     with make_client(GUARDED) as client:
         error = fetch_error(client, url, GUARDED)
     message = str(error)
-    assert "127.0.0.1, a private address (loopback)" in message
+    assert "a private address (loopback)" in message
     assert "allow_private_networks = true" in message
     assert "TENSIONWATCH_ALLOW_PRIVATE_NETWORKS=1" in message
     assert feed_server.requests == []
