@@ -31,6 +31,7 @@ from indicators.series import (
     days_between,
     fill_daily,
     load_daily_series,
+    next_period_start,
     period_start,
 )
 
@@ -54,6 +55,7 @@ __all__ = [
     "detect_spikes",
     "fill_daily",
     "load_daily_series",
+    "next_period_start",
     "period_start",
     "robust_spread",
     "rolling_baseline",

@@ -150,6 +150,15 @@ def period_start(day: date, granularity: Granularity) -> date:
     return day
 
 
+def next_period_start(start: date, granularity: Granularity) -> date:
+    """The first day after the day, week or month that begins on ``start``."""
+    if granularity == "week":
+        return start + timedelta(days=7)
+    if granularity == "month":
+        return (start.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return start + timedelta(days=1)
+
+
 def aggregate(points: Sequence[DailyPoint], granularity: Granularity) -> tuple[PeriodPoint, ...]:
     """Sum consecutive daily points into days, weeks or months, in order."""
     periods: dict[date, list[DailyPoint]] = {}

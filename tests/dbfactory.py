@@ -140,7 +140,8 @@ def _insert_feed(db: sqlite_utils.Database, feed: FeedRow, columns: set[str]) ->
     names = ", ".join(values)
     marks = ", ".join("?" for _ in values)
     cursor = db.execute(f"INSERT INTO feeds ({names}) VALUES ({marks})", list(values.values()))
-    return int(cursor.lastrowid)
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
 
 
 def build_database(

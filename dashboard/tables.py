@@ -1,0 +1,78 @@
+"""How the dashboard's tables look: column orders and ``st.column_config`` per table.
+
+Feed text goes into text columns, which Streamlit shows as text, never as
+markup. Only the items' ``link`` column is a ``LinkColumn``, and
+``dashboard.queries`` fills it with ``http(s)`` URLs or nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+cc = st.column_config
+
+ITEM_ORDER = ("published", "outlet", "title", "actors", "categories", "index", "link")
+ITEM_COLUMNS: dict[str, Any] = {
+    "published": cc.DatetimeColumn("Published (UTC)", format="YYYY-MM-DD HH:mm", width="small"),
+    "outlet": cc.TextColumn("Outlet", width="small"),
+    "title": cc.TextColumn("Title", width="large"),
+    "actors": cc.ListColumn("Actors"),
+    "categories": cc.ListColumn("Categories"),
+    "index": cc.NumberColumn(
+        "Index", help="Escalation index: the sum of the item's category weights", format="%+.0f"
+    ),
+    "link": cc.LinkColumn("Link", display_text="open ↗", width="small"),
+}
+
+EVIDENCE_COLUMNS: dict[str, Any] = {
+    "kind": cc.TextColumn("Kind"),
+    "tag": cc.TextColumn("Tag"),
+    "weight": cc.NumberColumn("Weight", format="%+.0f"),
+    "rule": cc.TextColumn("Rule"),
+    "field": cc.TextColumn("Field"),
+    "text": cc.TextColumn("Matched text", width="medium"),
+    "span": cc.TextColumn("Characters"),
+    "rules_version": cc.TextColumn("Rules version", width="small"),
+}
+
+SPIKE_COLUMNS: dict[str, Any] = {
+    "dyad": cc.TextColumn("Dyad"),
+    "day": cc.DateColumn("Day (UTC)", format="YYYY-MM-DD"),
+    "observed": cc.NumberColumn("Observed", format="%+.0f", help="Net index that day"),
+    "expected": cc.NumberColumn("Expected", format="%+.1f", help="Median of the 28 days before"),
+    "upper": cc.NumberColumn("Band top", format="%+.1f", help="Expected + 3 robust SDs"),
+    "score": cc.NumberColumn("Robust z", format="%.1f"),
+}
+
+FEED_ORDER = (
+    "status",
+    "name",
+    "url",
+    "country",
+    "lang",
+    "last_ok",
+    "last_error",
+    "error_since",
+    "error_count",
+    "items",
+    "items_7d",
+    "last_warning",
+    "disabled_reason",
+)
+FEED_COLUMNS: dict[str, Any] = {
+    "status": cc.TextColumn("Status", help="ok, error, disabled or never (not polled yet)"),
+    "name": cc.TextColumn("Name"),
+    "url": cc.TextColumn("URL or file", width="medium"),
+    "country": cc.TextColumn("Country", width="small"),
+    "lang": cc.TextColumn("Lang", width="small"),
+    "last_ok": cc.DatetimeColumn("Last OK (UTC)", format="YYYY-MM-DD HH:mm"),
+    "last_error": cc.TextColumn("Last error", width="medium"),
+    "error_since": cc.DatetimeColumn("Failing since (UTC)", format="YYYY-MM-DD HH:mm"),
+    "error_count": cc.NumberColumn("Errors in a row"),
+    "items": cc.NumberColumn("Items"),
+    "items_7d": cc.NumberColumn("Items, last 7 days", help="Published in the last 7 days"),
+    "last_warning": cc.TextColumn("Last warning"),
+    "disabled_reason": cc.TextColumn("Disabled because"),
+}
