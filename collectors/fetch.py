@@ -8,12 +8,14 @@ escapes for expected failures.
 Bounds, all from ``FetchPolicy``:
 
 - connect and read timeouts per network operation, and ``total_timeout``
-  for the whole fetch (every redirect hop, headers and body): the per-hop
-  timeouts never exceed what is left of it, and the body is abandoned as
-  soon as the deadline passes while it streams in;
-- ``max_bytes`` counted on the decompressed body while it streams, refused
-  as soon as it is passed (a compressed body expands one network chunk at a
-  time, so memory stays near ``max_bytes`` plus one chunk's expansion);
+  for the whole fetch (every redirect hop, headers and body): each hop's
+  timeouts are cut to what is left of it, and the body is abandoned at the
+  first chunk that arrives after the deadline (so a stalled read can
+  overrun it by at most one read timeout; DNS lookups are not bounded);
+- ``max_bytes`` counted on the decompressed body while it streams
+  (``iter_bytes``), refused as soon as it is passed; httpx inflates one
+  network chunk (at most 64 KiB) at a time, so a compression bomb costs at
+  most one chunk's expansion beyond ``max_bytes``;
 - redirects followed by hand, at most ``max_redirects``, only to http(s),
   never twice to the same URL; each hop's host goes through the
   private-address guard (``collectors.netguard``) unless

@@ -23,7 +23,9 @@ is seen again or through another feed. In order of preference it hashes
 
 1. the canonical URL, with its query parameters sorted and ``http`` folded
    into ``https`` (so a feed that reorders parameters or still links over
-   http does not create a second item);
+   http does not create a second item) — unless it is a bare site root
+   (path ``/``, no query): some feeds link every entry to their home page,
+   which says nothing about which article it is;
 2. the feed URL and the entry's guid;
 3. the feed URL, the (plain-text) title and the published time as the feed
    gave it (``None`` when it gave none — never the fetch time, which would
@@ -122,7 +124,7 @@ def item_id(
     url: str | None, feed_url: str, guid: str | None, title: str, published: datetime | None
 ) -> str:
     """A stable short hex id for an entry (see the module docstring for the recipe)."""
-    if url:
+    if url and not _is_site_root(url):
         key = "url\0" + _identity_key(url)
     elif guid:
         key = f"guid\0{feed_url}\0{guid}"
@@ -142,3 +144,8 @@ def _identity_key(url: str) -> str:
     scheme = "https" if parts.scheme == "http" else parts.scheme
     query = "&".join(sorted(p for p in parts.query.split("&") if p))
     return urlunsplit(SplitResult(scheme, parts.netloc, parts.path, query, ""))
+
+
+def _is_site_root(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.path in ("", "/") and not parts.query

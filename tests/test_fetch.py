@@ -7,6 +7,7 @@ import ipaddress
 import socket
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -32,7 +33,7 @@ POLICY = FetchPolicy(
     max_redirects=3,
     allow_private_networks=True,
 )
-GUARDED = FetchPolicy(**{**POLICY.__dict__, "allow_private_networks": False})
+GUARDED = replace(POLICY, allow_private_networks=False)
 
 
 @pytest.fixture
@@ -202,32 +203,32 @@ def test_redirect_without_location(feed_server: FeedServer, client: httpx.Client
 
 
 def test_response_slower_than_read_timeout(feed_server: FeedServer) -> None:
-    policy = FetchPolicy(**{**POLICY.__dict__, "read_timeout": 0.2})
+    policy = replace(POLICY, read_timeout=0.2)
     url = feed_server.route("/slow", body=RSS, delay=3.0)
     with make_client(policy) as client:
         started = time.monotonic()
         error = fetch_error(client, url, policy)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0
     assert "sent nothing for 0.2s (read timeout)" in str(error)
 
 
 def test_headers_slower_than_total_deadline(feed_server: FeedServer) -> None:
-    policy = FetchPolicy(**{**POLICY.__dict__, "total_timeout": 0.3})
+    policy = replace(POLICY, total_timeout=0.3)
     url = feed_server.route("/slow", body=RSS, delay=3.0)
     with make_client(policy) as client:
         started = time.monotonic()
         error = fetch_error(client, url, policy)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0
     assert "total deadline of 0.3s" in str(error)
 
 
 def test_slow_drip_stops_at_total_deadline(feed_server: FeedServer) -> None:
-    policy = FetchPolicy(**{**POLICY.__dict__, "total_timeout": 0.5})
+    policy = replace(POLICY, total_timeout=0.5)
     url = feed_server.route("/drip", body=RSS * 10, drip=0.02, chunk=4)  # ~10 s in all
     with make_client(policy) as client:
         started = time.monotonic()
         error = fetch_error(client, url, policy)
-    assert 0.45 < time.monotonic() - started < 1.5
+    assert 0.45 < time.monotonic() - started < 2.5
     assert "total deadline of 0.5s" in str(error)
 
 
@@ -247,7 +248,7 @@ def test_gzip_expanding_past_cap_is_refused_while_streaming(
     started = time.monotonic()
     error = fetch_error(client, url)
     assert "counted after decompression" in str(error)
-    assert time.monotonic() - started < 1.0  # it did not inflate 20 MB first
+    assert time.monotonic() - started < 2.0  # it did not inflate 20 MB first
 
 
 def test_gzip_body_is_decompressed(feed_server: FeedServer, client: httpx.Client) -> None:

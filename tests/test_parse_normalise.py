@@ -258,6 +258,12 @@ def test_ids_without_url_depend_on_the_feed() -> None:
     assert by_title != item_id(None, "https://feed-one.example/rss", None, "u", NOW)
 
 
+def test_entries_all_linking_to_the_home_page_stay_apart() -> None:
+    home = "https://site.example/"
+    items = normalise(entry(link=home, guid="a"), entry(link=home, guid="b"))
+    assert len({i.id for i in items}) == 2 and {i.url for i in items} == {home}
+
+
 def test_item_ids_are_pinned() -> None:
     # Stored ids: changing the recipe would duplicate every stored item.
     assert item_id("https://example.com/a", "f", None, "", None) == "578f46f81842f4be"
