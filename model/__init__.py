@@ -26,13 +26,13 @@ from model.types import (
     ParsedEntry,
     ParsedFeed,
     PollOutcome,
-    Tagging,
     TaggedItem,
+    Tagging,
 )
 
 __all__ = [
-    "ConditionalHeaders",
     "AlertError",
+    "ConditionalHeaders",
     "ConfigError",
     "FeedSpec",
     "FetchError",
@@ -47,7 +47,7 @@ __all__ = [
     "RuleProblem",
     "RulesError",
     "StorageError",
-    "Tagging",
     "TaggedItem",
+    "Tagging",
     "TensionwatchError",
 ]

@@ -20,7 +20,8 @@ from tests.conftest import WriteConfig
 from tests.feedserver import FeedServer
 from tests.feedtexts import ATOM_VISIT, HARVEST, PEGASUS, TIES_CUT, atom, rss
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+# Retry-After windows are computed from the real clock by the fetcher, so start from it.
+NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 class Clock:
