@@ -90,7 +90,7 @@ def escalation_chart(
         alt.Tooltip("spike_note:N", title="Spike days"),
     ]
     base = alt.Chart(chart).encode(x=_x(granularity), y=y, color=colour, tooltip=tooltip)
-    lines = base.mark_line(strokeWidth=2, interpolate="monotone")
+    lines = base.mark_line(strokeWidth=2)
     points = base.mark_circle(size=40).encode(
         opacity=alt.condition(pick, alt.value(0.9), alt.value(0.35))
     )
@@ -101,10 +101,6 @@ def escalation_chart(
     return alt.LayerChart(
         layer=[zero, lines, points.add_params(pick), spikes],
         height=380,
-        title=alt.Title(
-            "Net escalation index by dyad",
-            subtitle="▲ spike: a day above its 28-day baseline band · click a point for its items",
-        ),
     )
 
 

@@ -15,8 +15,8 @@ cc = st.column_config
 
 ITEM_ORDER = ("published", "outlet", "title", "actors", "categories", "index", "link")
 ITEM_COLUMNS: dict[str, Any] = {
-    "published": cc.DatetimeColumn("Published (UTC)", format="YYYY-MM-DD HH:mm", width="small"),
-    "outlet": cc.TextColumn("Outlet", width="small"),
+    "published": cc.DatetimeColumn("Published (UTC)", format="YYYY-MM-DD HH:mm"),
+    "outlet": cc.TextColumn("Outlet"),
     "title": cc.TextColumn("Title", width="large"),
     "actors": cc.ListColumn("Actors"),
     "categories": cc.ListColumn("Categories"),
@@ -49,17 +49,17 @@ SPIKE_COLUMNS: dict[str, Any] = {
 FEED_ORDER = (
     "status",
     "name",
-    "url",
-    "country",
-    "lang",
-    "last_ok",
-    "last_error",
-    "error_since",
-    "error_count",
     "items",
     "items_7d",
-    "last_warning",
+    "last_ok",
+    "error_count",
+    "last_error",
+    "error_since",
     "disabled_reason",
+    "last_warning",
+    "country",
+    "lang",
+    "url",
 )
 FEED_COLUMNS: dict[str, Any] = {
     "status": cc.TextColumn("Status", help="ok, error, disabled or never (not polled yet)"),

@@ -12,9 +12,13 @@ is left out so that a spike cannot raise its own bar):
   dyad: mostly zero days) the MAD is 0, and we fall back to 1.2533 × the
   mean absolute deviation (Iglewicz & Hoaglin's rule), and then to the
   ``min_spread`` floor;
-- the band is ``expected ± threshold × spread`` (3 by default).
+- the band is ``expected ± threshold × spread`` (3 by default);
+- when the MAD is 0 (most days alike), the band cannot tell how big an
+  ordinary event is, so its top is raised to at least the largest value of
+  the window: on a dyad with one clash every ten days, a clash is the
+  usual, and only a day bigger than any of the last four weeks stands out.
 
-A day is a **spike** when its value is above the band. Why median and MAD
+A day is a **spike** when its value is above the top of the band. Why median and MAD
 rather than mean and standard deviation: news counts are bursty and
 heavy-tailed, and one big day in the window would inflate a mean and a
 standard deviation enough to hide the next one; the median and the MAD
@@ -110,7 +114,10 @@ def baseline_of(window: Sequence[float], settings: BaselineSettings) -> Baseline
     expected = median(window)
     spread = robust_spread(window, expected, settings.min_spread)
     half = settings.threshold * spread
-    return Baseline(expected, spread, expected - half, expected + half, len(window))
+    upper = expected + half
+    if median(abs(v - expected) for v in window) == 0:
+        upper = max(upper, max(window))
+    return Baseline(expected, spread, expected - half, upper, len(window))
 
 
 def rolling_baseline(

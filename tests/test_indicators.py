@@ -182,21 +182,24 @@ def test_aggregate_weeks_with_partial_edges() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "window", "expected", "spread"),
+    ("name", "window", "expected", "spread", "upper"),
     [
-        ("varied: 1.4826 × MAD", [1, 2, 3, 4, 100], 3, 1.4826 * 1),
-        ("mostly equal: mean AD fallback", [0, 0, 0, 0, 10], 0, 1.2533 * 2),
-        ("all equal: the floor", [4, 4, 4, 4], 4, 0.5),
-        ("floor wins over a small spread", [0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 0, 0.5),
+        ("varied: 1.4826 × MAD", [1, 2, 3, 4, 100], 3, 1.4826 * 1, 3 + 2 * 1.4826),
+        ("mostly equal: mean AD fallback, top at the max", [0, 0, 0, 0, 10], 0, 1.2533 * 2, 10),
+        ("mostly equal: band above the max", [0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 0, 0.5, 1.0),
+        ("all equal: the floor", [4, 4, 4, 4], 4, 0.5, 5),
+        ("busy and varied: max ignored", [10, 12, 8, 11, 9, 10, 40], 10, 1.4826, 10 + 2 * 1.4826),
     ],
 )
-def test_baseline_of(name: str, window: list[float], expected: float, spread: float) -> None:
+def test_baseline_of(
+    name: str, window: list[float], expected: float, spread: float, upper: float
+) -> None:
     settings = BaselineSettings(window=10, min_samples=4, threshold=2.0, min_spread=0.5)
     base = baseline_of(window, settings)
     assert base is not None, name
     assert base.expected == expected, name
     assert base.spread == pytest.approx(spread), name
-    assert base.upper == pytest.approx(expected + 2 * spread), name
+    assert base.upper == pytest.approx(upper), name
     assert base.lower == pytest.approx(expected - 2 * spread), name
     assert base.samples == len(window)
 
@@ -225,7 +228,12 @@ def test_rolling_baseline_warm_up_and_trailing_window() -> None:
         ("just above the floor band (7.5)", [0] * 20 + [7.5, 8], [21]),
         ("busy series: same size burst is ordinary", [10, 12, 8, 11, 9, 10, 12] * 3 + [14], []),
         ("busy series: a real burst", [10, 12, 8, 11, 9, 10, 12] * 3 + [40], [21]),
-        ("two-day burst: the second day still spikes", [0] * 20 + [20, 20], [20, 21]),
+        ("two-day burst on a busy series: both days spike", [5, 6, 4] * 7 + [30, 30], [21, 22]),
+        ("two-day burst on a quiet series: the first day", [0] * 20 + [20, 20], [20]),
+        ("a quiet series growing: each new high", [0] * 20 + [10, 0, 15], [20, 22]),
+        ("a clash every ten days is the usual", ([0] * 9 + [10]) * 5, []),
+        ("one day bigger than any before", ([0] * 9 + [10]) * 3 + [0] * 5 + [25], [35]),
+        ("resumption after a quiet month", [10, 0] * 10 + [0] * 28 + [10], [48]),
         ("gaps and sparse events", ([0] * 6 + [5]) * 4 + [0, 30], [29]),
         ("de-escalation never spikes upward", [0] * 20 + [-30], []),
     ],

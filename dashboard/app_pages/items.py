@@ -68,7 +68,7 @@ for row in queries.selected_rows(table):
             f" · carried by {item.outlets} feed(s) · language {lang}"
             f" · escalation index {item.index:+.0f}"
         )
-        st.markdown(queries.escape_markdown(item.summary) if item.summary else "*No summary.*")
+        st.text(item.summary or "(no summary)")
         if item.url is not None:
             st.link_button("Open the article", item.url, icon=":material/open_in_new:")
         st.markdown(

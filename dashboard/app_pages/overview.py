@@ -46,6 +46,7 @@ for row_start in range(0, len(view.metrics), 5):
             f"{metric.current:+.0f}",
             None if metric.delta is None else f"{metric.delta:+.0f} vs usual",
             delta_color="inverse" if metric.delta else "off",
+            delta_arrow="auto" if metric.delta else "off",
             border=True,
             help=(
                 f"Net escalation index of the {metric.items} items of the {queries.METRIC_DAYS} "
@@ -57,6 +58,11 @@ for row_start in range(0, len(view.metrics), 5):
         )
 
 st.subheader(f"Net escalation index, {view.start:%d %b %Y} – {view.end:%d %b %Y}")
+st.caption(
+    "Each item adds its category weights (military violence +10 … mediation −5). "
+    "▲ marks a period holding a spike: a day above its 28-day baseline band. "
+    "Click a point to list its items."
+)
 event = st.altair_chart(
     charts.escalation_chart(view.chart, dyads, granularity),
     key="escalation_chart",
