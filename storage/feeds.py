@@ -97,6 +97,7 @@ def feed_state(db: sqlite_utils.Database, config_url: str) -> FeedState | None:
         error_count=row[12],
         retry_after=_opt_time(row[13]),
         backoff_until=_opt_time(row[14]),
+        next_due=_opt_time(row[15]),
     )
 
 

@@ -231,7 +231,7 @@ def export_items(ctx: click.Context, since: str | None, fmt: str) -> None:
     moment = parse_since(since)
     db = open_database_readonly(settings_of(ctx).database)
     rows = iter_items_for_export(db, moment)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     if fmt == "jsonl":
         for row in rows:
             row["actors"] = json.loads(row["actors"])
