@@ -9,6 +9,7 @@ the period's label, never a browser-local time.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 
 import altair as alt
@@ -49,11 +50,14 @@ ZERO = pd.DataFrame({"net": [0.0]})
 PER: dict[Granularity, str] = {"day": "per day", "week": "per week", "month": "per month"}
 
 
+def colour_of(name: str, fixed: dict[str, str]) -> str:
+    """A name's colour: its fixed one, else a spare one chosen by a stable hash of the name,
+    so that it stays the same whatever else is on the chart."""
+    return fixed.get(name) or EXTRA_COLOURS[zlib.crc32(name.encode()) % len(EXTRA_COLOURS)]
+
+
 def colour_scale(names: Sequence[str], fixed: dict[str, str]) -> alt.Scale:
-    """A colour for each name: its fixed one, else the next spare colour."""
-    spare = iter(EXTRA_COLOURS * (len(names) // len(EXTRA_COLOURS) + 1))
-    colours = [fixed.get(name) or next(spare) for name in names]
-    return alt.Scale(domain=list(names), range=colours)
+    return alt.Scale(domain=list(names), range=[colour_of(name, fixed) for name in names])
 
 
 def _x(granularity: Granularity) -> alt.X:

@@ -162,7 +162,7 @@ def period_bounds(summary: sq.ItemSummary, period_days: int | None) -> tuple[dat
     return max(start, first), end
 
 
-def _period_label(start: date, granularity: Granularity) -> str:
+def period_label(start: date, granularity: Granularity) -> str:
     if granularity == "month":
         return start.strftime("%B %Y")
     if granularity == "week":
@@ -221,7 +221,7 @@ def load_overview(
                     "dyad": dyad.id,
                     "period": _timestamp(period.start),
                     "start": period.start.isoformat(),
-                    "label": _period_label(period.start, granularity),
+                    "label": period_label(period.start, granularity),
                     "days": period.days,
                     "items": period.items,
                     "escalation": period.escalation,
@@ -308,7 +308,7 @@ def chart_pick(event: Mapping[str, Any] | None) -> tuple[str, date] | None:
         return None
     point = picked[0]
     try:
-        return str(point["dyad"]), date.fromisoformat(str(point["start"]))
+        return Dyad.parse(str(point["dyad"])).id, date.fromisoformat(str(point["start"]))
     except (KeyError, ValueError):
         return None
 

@@ -115,9 +115,17 @@ def test_overview_drill_down_from_chart_and_spikes(
     }
     at.run()
     assert not at.exception
-    assert any("Items behind morocco-algeria" in m for m in texts(at, "markdown"))
+    shown = [m.replace("\\", "") for m in texts(at, "markdown")]
+    assert "**Items behind morocco-algeria, week of 20 May 2024** (UTC)" in shown
     behind = at.dataframe[0].value
     assert "Algeria cuts ties with Morocco" in set(behind["title"])
+
+    at.session_state["escalation_chart"] = {
+        "selection": {"pick": [{"dyad": "<b>nonsense</b>", "start": "yesterday"}]}
+    }
+    at.run()
+    assert not at.exception
+    assert not any("Items behind" in m for m in texts(at, "markdown"))
 
     at = run_app(sample_db, monkeypatch)
     spikes = at.dataframe[0].value

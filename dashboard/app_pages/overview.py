@@ -74,7 +74,8 @@ picked = queries.chart_pick(event)
 if picked is not None:
     dyad, start = picked
     end = queries.period_end(start, granularity)
-    st.markdown(f"**Items behind {dyad}, {start:%d %b %Y} – {end:%d %b %Y}** (UTC)")
+    label = queries.period_label(start, granularity)
+    st.markdown(f"**Items behind {queries.escape_markdown(dyad)}, {label}** (UTC)")
     st.dataframe(
         queries.load_items(path, dyad=dyad, since=start, until=end),
         hide_index=True,
