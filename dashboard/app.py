@@ -22,7 +22,11 @@ items = st.Page("app_pages/items.py", title="Items", icon=":material/article:")
 feeds = st.Page("app_pages/feeds.py", title="Feeds", icon=":material/rss_feed:")
 page = st.navigation([overview, items, feeds])
 
-path = queries.database_path()
+try:
+    path = queries.database_path()
+except TensionwatchError as e:
+    st.error(str(e))
+    st.stop()
 if not path.is_file():
     st.info(
         f"**No database yet** at `{queries.escape_markdown(str(path))}`.\n\n"

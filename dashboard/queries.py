@@ -14,7 +14,6 @@ never with ``unsafe_allow_html``. Links are ``http(s)`` or ``None``.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -42,6 +41,7 @@ from indicators import (
 )
 from storage import queries as sq
 from storage.db import open_database_readonly
+from tensionwatch.config import load_settings
 
 TTL_SECONDS = 60
 
@@ -67,8 +67,9 @@ _MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 
 
 def database_path() -> Path:
-    """Where the database is; the one place the dashboard learns it."""
-    return Path(os.environ.get("TENSIONWATCH_DATABASE", "data/tensionwatch.db"))
+    """Where the database is; the one place the dashboard learns it (from the same settings
+    as every command: TENSIONWATCH_DATABASE, the config file, or the default)."""
+    return load_settings().database
 
 
 def escape_markdown(text: str) -> str:
