@@ -38,9 +38,10 @@ RULE_KEYS = (
     "cased",
     "except",
     "unless",
-    "unless_within",
-    "near",
-    "near_within",
+    "unless_near",
+    "only_with",
+    "only_near",
+    "within",
     "requires_actor",
     "strict_lang",
     "note",
@@ -48,6 +49,7 @@ RULE_KEYS = (
 RULE_ID = re.compile(r"[a-z0-9][a-z0-9_.-]*\Z")
 TAXONOMY_ID = re.compile(r"[a-z][a-z0-9_]*\Z")
 LANG = re.compile(r"[a-z]{2,3}\Z")
+DEFAULT_WITHIN = 3  # words
 
 
 def load_rules(path: str | os.PathLike[str]) -> RuleSet:
@@ -224,8 +226,16 @@ class _Reader:
         if not terms and isinstance(node, MappingNode):
             self.problems.add(node, where, "a rule needs at least one term (terms or cased)")
         excepts = self._terms(fields.get("except"), where, "except", cased=False)
-        unless, unless_within = self._contexts_ref(fields, "unless", where)
-        near, near_within = self._contexts_ref(fields, "near", where)
+        unless = self._contexts_ref(fields, "unless", where)
+        unless_near = self._contexts_ref(fields, "unless_near", where)
+        only_with = self._contexts_ref(fields, "only_with", where)
+        only_near = self._contexts_ref(fields, "only_near", where)
+        within = DEFAULT_WITHIN
+        if "within" in fields:
+            within = yt.positive_int(fields["within"], where, "within", self.problems) or 1
+            if "unless_near" not in fields and "only_near" not in fields:
+                reason = "within only applies to unless_near and only_near"
+                self.problems.add(fields["within"], where, reason)
         if "requires_actor" in fields:
             flag = yt.boolean(fields["requires_actor"], where, "requires_actor", self.problems)
             requires_actor = bool(flag)
@@ -249,9 +259,10 @@ class _Reader:
             terms=tuple(terms),
             excepts=tuple(excepts),
             unless=unless,
-            unless_within=unless_within,
-            near=near,
-            near_within=near_within,
+            unless_near=unless_near,
+            only_with=only_with,
+            only_near=only_near,
+            within=within,
             requires_actor=requires_actor and kind == CATEGORY,
             strict_lang=strict,
             note=note,
@@ -297,23 +308,15 @@ class _Reader:
                 terms.append(Term(raw, lang, yt.line_of(term_node), cased, patterns))
         return terms
 
-    def _contexts_ref(
-        self, fields: dict[str, Node], key: str, where: str
-    ) -> tuple[tuple[str, ...], int | None]:
+    def _contexts_ref(self, fields: dict[str, Node], key: str, where: str) -> tuple[str, ...]:
         names: list[str] = []
-        if key in fields:
-            for name, name_node in yt.text_list(fields[key], where, key, self.problems):
-                if name in self.contexts:
-                    names.append(name)
-                else:
-                    known = ", ".join(self.contexts) or "none defined"
-                    reason = f"{key}: unknown context '{name}' (contexts: {known})"
-                    self.problems.add(name_node, where, reason)
-        within: int | None = None
-        within_key = f"{key}_within"
-        if within_key in fields:
-            within = yt.positive_int(fields[within_key], where, within_key, self.problems)
-            if key not in fields:
-                reason = f"{within_key} without {key}"
-                self.problems.add(fields[within_key], where, reason)
-        return tuple(names), within
+        if key not in fields:
+            return ()
+        for name, name_node in yt.text_list(fields[key], where, key, self.problems):
+            if name in self.contexts:
+                names.append(name)
+            else:
+                known = ", ".join(self.contexts) or "none defined"
+                reason = f"{key}: unknown context '{name}' (contexts: {known})"
+                self.problems.add(name_node, where, reason)
+        return tuple(names)

@@ -46,10 +46,11 @@ class Rule:
     weight: float  # the category's weight; 0 for actors
     terms: tuple[Term, ...]
     excepts: tuple[Term, ...] = ()  # phrases that, covering a match, cancel it
-    unless: tuple[str, ...] = ()  # context names that veto a match
-    unless_within: int | None = None  # words; None means anywhere in the item
-    near: tuple[str, ...] = ()  # context names one of which must be close
-    near_within: int | None = None  # words; None means anywhere in the item
+    unless: tuple[str, ...] = ()  # contexts: any of them anywhere in the item vetoes
+    unless_near: tuple[str, ...] = ()  # contexts: any of them within ``within`` words vetoes
+    only_with: tuple[str, ...] = ()  # contexts: one of them must be somewhere in the item
+    only_near: tuple[str, ...] = ()  # contexts: one of them must be within ``within`` words
+    within: int = 3  # words, for unless_near and only_near (same field)
     requires_actor: bool = False  # a category that needs at least one actor
     strict_lang: bool = False  # terms only match items in their language (or of unknown one)
     note: str = ""

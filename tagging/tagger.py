@@ -8,9 +8,11 @@
    not have that capitalisation, when the rule is ``strict_lang`` and the
    item's language is known and differs from the term's, or when one of the
    rule's ``except`` phrases covers it;
-3. drop it when a context listed under ``unless`` occurs in the item (or
-   within ``unless_within`` words in the same field), or when no context
-   listed under ``near`` does;
+3. drop it when a context listed under ``unless`` occurs anywhere in the
+   item, or one under ``unless_near`` within ``within`` words in the same
+   sentence; drop it too when no context of ``only_with`` occurs in the
+   item, or none of ``only_near`` within ``within`` words in the same
+   sentence (a sentence ends at ``.`` ``!`` ``?`` or ``;`` before a space);
 4. the actors are the targets of the actor matches left; a category match
    from a rule with ``requires_actor`` is dropped when there is none;
 5. a match lying inside a longer match of the same rule is dropped; every
@@ -23,7 +25,7 @@ rules and the text: the same inputs always give the same ``Tagging``.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -31,7 +33,7 @@ from model import Match, Tagging
 from tagging.matcher import CONTEXT, EXCEPT, Hit, Matcher
 from tagging.ruleset import ACTOR, Rule, RuleSet
 from tagging.terms import body_regex
-from tagging.text import WORD, NormalisedText, normalise_keep_case, normalise_text
+from tagging.text import SENTENCE_END, WORD, NormalisedText, normalise_keep_case, normalise_text
 
 FIELDS = ("title", "summary")
 
@@ -47,6 +49,7 @@ class _Field:
     folded: NormalisedText
     hits: list[Hit]
     _word_starts: list[int] | None = field(default=None)
+    _sentence_ends: list[int] | None = field(default=None)
 
     def word_span(self, start: int, end: int) -> tuple[int, int]:
         """Indices of the first and last words of ``folded.text[start:end]``."""
@@ -57,15 +60,23 @@ class _Field:
             bisect_right(self._word_starts, end - 1) - 1,
         )
 
+    def sentence_break(self, start: int, end: int) -> bool:
+        """True when a sentence ends between ``start`` and ``end``."""
+        if self._sentence_ends is None:
+            self._sentence_ends = [m.start() for m in SENTENCE_END.finditer(self.folded.text)]
+        i = bisect_left(self._sentence_ends, start)
+        return i < len(self._sentence_ends) and self._sentence_ends[i] < end
 
-def _distance(f: _Field, a: tuple[int, int], b: tuple[int, int]) -> int:
-    a_first, a_last = f.word_span(*a)
-    b_first, b_last = f.word_span(*b)
-    if b_first > a_last:
-        return b_first - a_last
-    if a_first > b_last:
-        return a_first - b_last
-    return 0
+
+def _distance(f: _Field, a: tuple[int, int], b: tuple[int, int]) -> int | None:
+    """Words from one span to the other (0 if they overlap); None across a sentence end."""
+    if b[0] < a[0]:
+        a, b = b, a
+    if b[0] >= a[1] and f.sentence_break(a[1], b[0]):
+        return None
+    _, a_last = f.word_span(*a)
+    b_first, _ = f.word_span(*b)
+    return max(0, b_first - a_last)
 
 
 def _lang(lang: str) -> str:
@@ -79,8 +90,19 @@ class Tagger:
         self.rules = rules
         self._finder: HitFinder = finder if finder is not None else Matcher(rules)
         names = {context.name: i for i, context in enumerate(rules.contexts)}
-        self._unless = [tuple(names[n] for n in rule.unless) for rule in rules.rules]
-        self._near = [tuple(names[n] for n in rule.near) for rule in rules.rules]
+        self._checks = [
+            tuple(
+                (tuple(names[n] for n in group), within, veto)
+                for group, within, veto in (
+                    (rule.unless, None, True),
+                    (rule.unless_near, rule.within, True),
+                    (rule.only_with, None, False),
+                    (rule.only_near, rule.within, False),
+                )
+                if group
+            )
+            for rule in rules.rules
+        ]
         self._cased: dict[tuple[int, int], re.Pattern[str]] = {}
         for r, rule in enumerate(rules.rules):
             for t, term in enumerate(rule.terms):
@@ -124,12 +146,9 @@ class Tagger:
             spans = excepts.get((f_index, r), ())
             if any(s <= hit.start and hit.end <= e for s, e in spans):
                 continue
-            if rule.unless and _context_close(
-                fields, f_index, hit, self._unless[r], rule.unless_within, contexts
-            ):
-                continue
-            if rule.near and not _context_close(
-                fields, f_index, hit, self._near[r], rule.near_within, contexts
+            if any(
+                _context_close(fields, f_index, hit, wanted, within, contexts) == veto
+                for wanted, within, veto in self._checks[r]
             ):
                 continue
             kept.append((f_index, hit, rule))
@@ -165,7 +184,8 @@ def _context_close(
             if c_field != f_index:
                 continue
             f = fields[f_index]
-            if _distance(f, (hit.start, hit.end), (c_start, c_end)) <= within:
+            distance = _distance(f, (hit.start, hit.end), (c_start, c_end))
+            if distance is not None and distance <= within:
                 return True
     return False
 

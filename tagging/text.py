@@ -16,10 +16,10 @@ What the fold does, character by character:
   alef maqsura ى -> ي, Persian yeh and kaf -> ي and ك; hamza carriers fold
   with their base letter (ؤ -> و, ئ -> ي) because the hamza is a mark;
 - every apostrophe-like character becomes ``'`` (so elisions such as
-  ``l’Algérie`` split into ``l`` + ``'`` + ``algerie``), every hyphen or
-  dash and every whitespace character becomes a space, and runs of spaces
-  collapse to one (so ``Tel-Aviv`` = ``Tel Aviv`` and phrases match across
-  line breaks);
+  ``l’Algérie`` split into ``l`` + ``'`` + ``algerie``); every hyphen or
+  dash, double quotation mark (“ ” « » ") and whitespace character becomes a
+  space, and runs of spaces collapse to one (so ``Tel-Aviv`` = ``Tel Aviv``,
+  and phrases match across line breaks and quotation marks);
 - other decimal digits become ASCII digits.
 
 A *word character* is what Python's ``re`` calls ``\\w`` (letters, digits,
@@ -36,9 +36,10 @@ from dataclasses import dataclass
 _DROPPED_CATEGORIES = frozenset({"Mn", "Me", "Cf"})
 _APOSTROPHES = "'’‘ʼʻ`´′ʹ"
 _DASHES = "-‐‑‒–—―−"
+_QUOTES = '"“”„‟«»‹›〝〞＂'
 _SPECIAL: dict[str, str] = {
     **{c: "'" for c in _APOSTROPHES},
-    **{c: " " for c in _DASHES},
+    **{c: " " for c in _DASHES + _QUOTES},
     "ـ": "",  # tatweel
     "ٱ": "ا",  # alef wasla
     "ة": "ه",
@@ -54,6 +55,7 @@ _SPECIAL: dict[str, str] = {
 }
 _SPACES = re.compile(" {2,}")
 WORD = re.compile(r"\w+")
+SENTENCE_END = re.compile(r"[.!?;](?= |$)")
 
 
 def _fold_char(c: str, casefold: bool) -> str:
