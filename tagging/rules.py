@@ -221,9 +221,10 @@ class _Reader:
         if rule_id:
             where = f"rule {rule_id}"
         yt.check_keys(items, RULE_KEYS, where, self.problems)
+        before = len(self.problems.items)
         terms = self._terms(fields.get("terms"), where, "terms", cased=False)
         terms += self._terms(fields.get("cased"), where, "cased", cased=True)
-        if not terms and isinstance(node, MappingNode):
+        if not terms and len(self.problems.items) == before and isinstance(node, MappingNode):
             self.problems.add(node, where, "a rule needs at least one term (terms or cased)")
         excepts = self._terms(fields.get("except"), where, "except", cased=False)
         unless = self._contexts_ref(fields, "unless", where)

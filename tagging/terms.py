@@ -134,9 +134,9 @@ def compile_term(raw: str) -> tuple[TermPattern, ...]:
     norm = normalise(raw).strip()
     if not norm:
         raise TermError("empty term")
+    _check_wildcards(norm)
     if not any(is_word_char(c) for c in norm):
         raise TermError(f"term {raw!r} has no letters or digits")
-    _check_wildcards(norm)
     script = _script(norm[0])
     if script == "hebrew":
         return (_pattern(norm, HEBREW_PREFIXES),)
