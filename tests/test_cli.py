@@ -68,7 +68,9 @@ def test_collect_once_then_export_and_feeds_list(loopback_config: Path) -> None:
 
     again = run("--config", str(loopback_config), "collect", "--once", "--json")
     summary = json.loads(again.stdout)
-    assert summary["total"]["new"] == 0 and summary["total"]["seen"] == 3
+    # unchanged bodies are not parsed again: the two good feeds count as not modified
+    assert summary["total"] | {"errors": 1} == summary["total"]
+    assert (summary["total"]["new"], summary["total"]["not_modified"]) == (0, 2)
 
     exported = run("export", "items", "--config", str(loopback_config))
     items = [json.loads(line) for line in exported.stdout.splitlines()]
@@ -89,7 +91,7 @@ def test_collect_once_then_export_and_feeds_list(loopback_config: Path) -> None:
     for feed in listed:
         assert {"url", "enabled", "status", "last_ok", "last_error", "last_warning",
                 "error_count", "items"} <= set(feed)  # fmt: skip
-    assert listed[0]["items"] == 2 and listed[2]["error_count"] == 1
+    assert listed[0]["items"] == 2 and listed[2]["error_count"] == 2  # failed in both passes
 
 
 def test_read_only_commands_never_write(loopback_config: Path) -> None:

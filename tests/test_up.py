@@ -46,7 +46,8 @@ def test_up_serves_the_archive_and_stops_on_sigterm(
         f'database = "tw.db"\nallow_private_networks = true\n[dashboard]\nport = {port}\n'
         f'[[feeds]]\nurl = "{live}"\nname = "Live"\n'
     )
-    process = subprocess.Popen([EXE, "up", "--config", str(config)], stderr=subprocess.PIPE)
+    log = (tmp_path / "up.log").open("wb")
+    process = subprocess.Popen([EXE, "up", "--config", str(config)], stdout=log, stderr=log)
     try:
         wait_for_health(f"http://127.0.0.1:{port}/_stcore/health", process, 90)
         db = sqlite3.connect(tmp_path / "tw.db")
@@ -57,10 +58,11 @@ def test_up_serves_the_archive_and_stops_on_sigterm(
             assert time.monotonic() < deadline, "the scheduled collector never polled"
             time.sleep(0.5)
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
+        assert process.wait(timeout=30) == 0, (tmp_path / "up.log").read_text()
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+        log.close()
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0, "the dashboard is still listening"
