@@ -54,7 +54,7 @@ PERIODS: dict[str, int | None] = {
     "Last 2 years": 730,
     "All": None,
 }
-DEFAULT_PERIOD = "Last year"
+DEFAULT_PERIOD = "All"  # a new user sees the whole archive, its 2020-2021 episodes included
 GRANULARITIES: dict[str, Granularity] = {"Day": "day", "Week": "week", "Month": "month"}
 DEFAULT_GRANULARITY = "Week"
 METRIC_DAYS = 30  # the metric row: the last 30 days ...
