@@ -85,7 +85,7 @@ class Matcher:
             start = last - key_len + 1
             end = last + 1
             prefix: str | None = ""
-            if left_check and start > 0 and _is_word(text[start - 1]):
+            if left_check and start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
                 prefix = _attached_prefix(text, start)
                 if prefix is None:
                     continue
@@ -115,7 +115,7 @@ def _attached_prefix(text: str, start: int) -> str | None:
 def _term_end(text: str, n: int, start: int, end: int, pattern: TermPattern) -> int:
     """Where the term found at ``start`` ends, or -1 when it does not match there."""
     if pattern.tail is Tail.EXACT:
-        if pattern.right_check and end < n and _is_word(text[end]):
+        if pattern.right_check and end < n and (text[end].isalnum() or text[end] == "_"):
             return -1
         return end
     if pattern.tail is Tail.WORD:
