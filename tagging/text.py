@@ -54,7 +54,7 @@ _SPECIAL: dict[str, str] = {
     "ı": "i",
 }
 _SPACES = re.compile(" {2,}")
-WORD = re.compile(r"\w+")
+WORD = re.compile(r"\w\w+")  # the words that count in distances: two characters or more
 SENTENCE_END = re.compile(r"[.!?;](?= |$)")
 
 

@@ -189,7 +189,55 @@ CASES = [
         [],
         ["military_violence"],
     ),
+    (
+        "en_treaty_suspended",
+        "Algeria suspended the 2002 treaty of friendship with Spain on Wednesday",
+        ["algeria", "spain"],
+        ["diplomatic_rupture"],
+    ),
+    (
+        "en_airspace_closed",
+        "Algeria shut its airspace on Wednesday to all Moroccan civilian planes",
+        ["algeria"],
+        ["diplomatic_rupture"],
+    ),
+    (
+        "en_coastguards_fire",
+        "Algerian coastguards fired on four jet-skiers, killing two",
+        ["algeria"],
+        ["military_violence"],
+    ),
+    (
+        "en_military_visit",
+        "Israeli army chief makes first official visit to Morocco",
+        ["israel", "morocco"],
+        ["defence_cooperation"],
+    ),
     # --- English traps ---
+    (
+        "en_trap_background_border",
+        "Tebboune and the King exchange messages\nThe land border, shut since 1994, stays closed.",
+        ["algeria"],
+        [],
+    ),
+    (
+        "en_trap_ceasefire_over",
+        "Polisario says the 1991 ceasefire is over",
+        ["polisario"],
+        [],
+    ),
+    (
+        "en_trap_party_name",
+        "National Rally of Independents wins the vote",
+        [],
+        [],
+    ),
+    (
+        "en_trap_verbal_attack",
+        "MPs call the report an attack on the kingdom's sovereignty",
+        [],
+        ["sovereignty_dispute"],
+    ),
     (
         "en_trap_football_attack",
         "Morocco's attack dazzles as the Atlas Lions beat Spain 3-0 at the World Cup",
