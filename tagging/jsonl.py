@@ -17,9 +17,10 @@ missing or not strings, ``lang`` not a string) is reported on ``stderr`` as
 output line *k* always answers the *k*-th item line; the run goes on.
 Blank lines (only whitespace) are not items: they are skipped silently and
 get no output line. Each output line is flushed as it is written, so the
-stream can be used interactively. The caller owns the streams (the CLI opens
-stdin with ``errors="replace"`` so bad bytes become a malformed line rather
-than an exception).
+stream can be used interactively. The caller owns the streams: bytes that
+are not valid in stdin's encoding raise from the stream itself unless the
+caller opened it with ``errors="replace"`` (then the line is tagged, or
+reported as malformed, like any other).
 """
 
 from __future__ import annotations
