@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ def tagger() -> Tagger:
     return Tagger(load_rules(RULES))
 
 
-def run(tagger: Tagger, text: str) -> tuple[int, list[dict[str, object]], list[str]]:
+def run(tagger: Tagger, text: str) -> tuple[int, list[dict[str, Any]], list[str]]:
     stdout, stderr = io.StringIO(), io.StringIO()
     bad = tag_jsonl_stream(tagger, io.StringIO(text), stdout, stderr)
     out = [json.loads(line) for line in stdout.getvalue().splitlines()]

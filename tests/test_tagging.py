@@ -213,7 +213,19 @@ CASES = [
         ["israel", "morocco"],
         ["defence_cooperation"],
     ),
+    (
+        "en_referendum_in_a_sahara_story",
+        "Polisario demands the referendum promised in 1991",
+        ["polisario"],
+        ["sovereignty_dispute"],
+    ),
     # --- English traps ---
+    (
+        "en_trap_constitutional_referendum",
+        "Algeria's constitutional referendum draws a low turnout",
+        ["algeria"],
+        [],
+    ),
     (
         "en_trap_background_border",
         "Tebboune and the King exchange messages\nThe land border, shut since 1994, stays closed.",
