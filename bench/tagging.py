@@ -184,8 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     rules = load_rules(args.rules)
     patterns = sum(len(t.patterns) for r in rules.rules for t in r.terms + r.excepts)
     patterns += sum(len(t.patterns) for c in rules.contexts for t in c.terms)
-    print(f"rules {rules.path} version {rules.version}: {rules.rule_count} rules, ")
-    print(f"{patterns} term patterns (rule terms, except phrases, contexts)")
+    print(f"rules {rules.path} (version {rules.version})")
+    print(f"{rules.rule_count} rules, {patterns} term patterns (terms, except phrases, contexts)")
 
     start = time.perf_counter()
     items = make_items(args.items)
@@ -195,10 +195,10 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     matcher = Matcher(rules)
-    print(f"compile automaton                  {time.perf_counter() - start:8.2f} s")
+    print(f"compile automaton                  {time.perf_counter() - start:8.3f} s")
     start = time.perf_counter()
     naive = RegexMatcher(rules)
-    print(f"compile one regex per pattern      {time.perf_counter() - start:8.2f} s\n")
+    print(f"compile one regex per pattern      {time.perf_counter() - start:8.3f} s\n")
 
     folded: list[str] = []
     timed(
