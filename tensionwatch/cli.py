@@ -9,6 +9,7 @@ database read-only.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import sys
@@ -157,7 +158,11 @@ def tag(ctx: click.Context, rules_path: str | None) -> None:
 
     path = Path(rules_path) if rules_path else settings_of(ctx).rules
     tagger = Tagger(load_rules(path))
-    bad = tag_jsonl_stream(tagger, sys.stdin, sys.stdout, sys.stderr)
+    # UTF-8 whatever the locale; a byte that is not UTF-8 becomes U+FFFD, not a crash
+    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    stdout = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n")
+    bad = tag_jsonl_stream(tagger, stdin, stdout, sys.stderr)
+    stdout.flush()
     ctx.exit(1 if bad else 0)
 
 
