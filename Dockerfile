@@ -20,7 +20,6 @@ COPY collectors ./collectors
 COPY tagging ./tagging
 COPY storage ./storage
 COPY indicators ./indicators
-COPY alerts ./alerts
 COPY dashboard ./dashboard
 COPY tensionwatch ./tensionwatch
 COPY seeds ./seeds
