@@ -24,6 +24,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from statistics import median
 from typing import Any
 
 import sqlite_utils
@@ -88,6 +89,12 @@ class ItemFilter:
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 200
+    dyads: tuple[tuple[str, str], ...] = ()  # the item concerns at least one of them
+    feeds: tuple[str, ...] = ()  # feed names (or URLs of unnamed feeds) that carried it
+    langs: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()  # the country of the feed that first brought it
+    ids: tuple[str, ...] = ()  # exactly these items (a drill-down)
+    stories_only: bool = False  # one row per story: its first item
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,9 @@ class ItemRow:
     actors: tuple[str, ...]
     categories: tuple[str, ...]
     index: float  # sum of the category weights
+    story_id: str = ""  # "" until the aggregates have clustered it
+    story_items: int = 1  # items in its story
+    story_outlets: int = 1  # distinct feeds that carried any item of its story
 
 
 @dataclass(frozen=True)
@@ -150,6 +160,8 @@ class FeedHealth:
     error_count: int
     items: int
     items_recent: int  # items published within the ``recent`` window
+    next_due: datetime | None = None  # when the collector polls it next
+    median_ms: float | None = None  # median duration of its last ``FETCH_SAMPLE`` polls
 
 
 def _database_file(db: sqlite_utils.Database) -> str:
@@ -319,7 +331,14 @@ _ITEM_COLUMNS = """
     (SELECT group_concat(tag, ',') FROM item_tags t
      WHERE t.item_id = i.id AND t.kind = 'category'),
     (SELECT coalesce(sum(weight), 0) FROM item_tags t
-     WHERE t.item_id = i.id AND t.kind = 'category')
+     WHERE t.item_id = i.id AND t.kind = 'category'),
+    coalesce(si.story_id, ''), coalesce(st.items, 1),
+    coalesce(st.outlets, (SELECT count(*) FROM item_sources s WHERE s.item_id = i.id))
+"""
+_ITEM_FROM = """
+    items i LEFT JOIN feeds f ON f.id = i.feed_id
+    LEFT JOIN story_items si ON si.item_id = i.id
+    LEFT JOIN stories st ON st.id = si.story_id
 """
 
 
@@ -337,6 +356,9 @@ def _item_row(row: Sequence[Any]) -> ItemRow:
         actors=_split_tags(row[9]),
         categories=_split_tags(row[10]),
         index=float(row[11]),
+        story_id=row[12],
+        story_items=int(row[13]),
+        story_outlets=int(row[14]),
     )
 
 
@@ -364,6 +386,34 @@ def list_items(db: sqlite_utils.Database, spec: ItemFilter) -> list[ItemRow]:
             f"AND t.kind = 'category' AND t.tag IN ({marks}))"
         )
         params += list(spec.categories)
+    if spec.dyads:
+        where.append(
+            "("
+            + " OR ".join(
+                "(EXISTS (SELECT 1 FROM item_tags t WHERE t.item_id = i.id "
+                "AND t.kind = 'actor' AND t.tag = ?) AND EXISTS (SELECT 1 FROM item_tags t "
+                "WHERE t.item_id = i.id AND t.kind = 'actor' AND t.tag = ?))"
+                for _ in spec.dyads
+            )
+            + ")"
+        )
+        params += [actor for pair in spec.dyads for actor in pair]
+    for column, values in (("f.country", spec.countries), ("i.lang", spec.langs)):
+        if values:
+            where.append(f"{column} IN ({', '.join('?' for _ in values)})")
+            params += list(values)
+    if spec.feeds:
+        marks = ", ".join("?" for _ in spec.feeds)
+        where.append(
+            "EXISTS (SELECT 1 FROM item_sources s JOIN feeds g ON g.id = s.feed_id "
+            f"WHERE s.item_id = i.id AND coalesce(nullif(g.name, ''), g.url) IN ({marks}))"
+        )
+        params += list(spec.feeds)
+    if spec.ids:
+        where.append(f"i.id IN ({', '.join('?' for _ in spec.ids)})")
+        params += list(spec.ids)
+    if spec.stories_only:
+        where.append("(si.story_id IS NULL OR si.story_id = i.id)")
     if spec.since is not None:
         where.append("i.published >= ?")
         params.append(to_iso(spec.since))
@@ -375,7 +425,7 @@ def list_items(db: sqlite_utils.Database, spec: ItemFilter) -> list[ItemRow]:
         db,
         f"""
         SELECT {_ITEM_COLUMNS}
-        FROM items i LEFT JOIN feeds f ON f.id = i.feed_id
+        FROM {_ITEM_FROM}
         {" ".join(joins)}
         {where_sql}
         ORDER BY i.published DESC, i.id
@@ -389,7 +439,7 @@ def list_items(db: sqlite_utils.Database, spec: ItemFilter) -> list[ItemRow]:
 def get_item(db: sqlite_utils.Database, item_id: str) -> ItemRow | None:
     rows = _select(
         db,
-        f"SELECT {_ITEM_COLUMNS} FROM items i LEFT JOIN feeds f ON f.id = i.feed_id WHERE i.id = ?",
+        f"SELECT {_ITEM_COLUMNS} FROM {_ITEM_FROM} WHERE i.id = ?",
         [item_id],
     )
     return _item_row(rows[0]) if rows else None
@@ -421,6 +471,21 @@ def list_tag_matches(db: sqlite_utils.Database, item_id: str) -> list[TagMatchRo
     ]
 
 
+FETCH_SAMPLE = 50  # polls behind a feed's median response time
+
+
+def _median_duration(db: sqlite_utils.Database, feed_id: int) -> float | None:
+    durations = [
+        int(ms)
+        for (ms,) in _select(
+            db,
+            "SELECT duration_ms FROM fetch_log WHERE feed_id = ? ORDER BY started DESC LIMIT ?",
+            [feed_id, FETCH_SAMPLE],
+        )
+    ]
+    return float(median(durations)) if durations else None
+
+
 def list_feed_health(
     db: sqlite_utils.Database, now: datetime, recent: timedelta = timedelta(days=7)
 ) -> list[FeedHealth]:
@@ -438,7 +503,8 @@ def list_feed_health(
                f.error_count,
                (SELECT count(*) FROM item_sources s WHERE s.feed_id = f.id),
                (SELECT count(*) FROM item_sources s JOIN items i ON i.id = s.item_id
-                WHERE s.feed_id = f.id AND i.published >= ?)
+                WHERE s.feed_id = f.id AND i.published >= ?),
+               f.next_due, f.id
         FROM feeds f
         ORDER BY lower(coalesce(nullif(f.name, ''), f.url)), f.id
         """,
@@ -467,6 +533,152 @@ def list_feed_health(
                 error_count=errors,
                 items=int(row[13]),
                 items_recent=int(row[14]),
+                next_due=_time(row[15]),
+                median_ms=_median_duration(db, int(row[16])),
             )
         )
     return health
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    """Changes whenever the dashboard's answers may change: its caches' key."""
+
+    aggregates: int  # agg_state.version, bumped by every refresh that changed something
+    items: int  # the newest item's rowid
+    fetches: int  # the newest fetch_log id
+    pending: int  # items stored but not yet in the aggregates
+
+
+def get_data_version(db: sqlite_utils.Database) -> DataVersion:
+    """Four index look-ups: cheap enough to run on every page view."""
+    row = _select(
+        db,
+        """SELECT (SELECT version FROM agg_state WHERE id = 1),
+                  (SELECT coalesce(max(rowid), 0) FROM items),
+                  (SELECT coalesce(max(id), 0) FROM fetch_log),
+                  (SELECT count(*) FROM (SELECT 1 FROM agg_pending LIMIT 1000))""",
+    )[0]
+    return DataVersion(int(row[0] or 0), int(row[1]), int(row[2]), int(row[3]))
+
+
+@dataclass(frozen=True)
+class AggregateDay:
+    """One row of ``agg_daily`` (see ``storage.aggregates`` for what each kind counts)."""
+
+    kind: str
+    key: str
+    day: date
+    items: int
+    escalation: float
+    deescalation: float
+
+
+def list_aggregate_days(
+    db: sqlite_utils.Database,
+    unit: str,
+    kind: str,
+    first: date,
+    last: date,
+    keys: Sequence[str] | None = None,
+    prefixes: Sequence[str] = (),
+) -> list[AggregateDay]:
+    """Pre-aggregated days ``first``..``last`` (inclusive) of ``kind`` per ``unit``
+    (``item`` or ``story``): the given ``keys``, keys starting with one of ``prefixes``,
+    or (both empty/None) every key."""
+    where = ["unit = ?", "kind = ?", "day >= ?", "day <= ?"]
+    params: list[Any] = [unit, kind, first.isoformat(), last.isoformat()]
+    alternatives = []
+    if keys is not None:
+        alternatives.append(f"key IN ({', '.join('?' for _ in keys)})" if keys else "0")
+        params += list(keys)
+    for prefix in prefixes:
+        alternatives.append("(key >= ? AND key < ?)")
+        params += [prefix, prefix + "\uffff"]
+    if alternatives:
+        where.append("(" + " OR ".join(alternatives) + ")")
+    rows = _select(
+        db,
+        f"""SELECT kind, key, day, items, escalation, deescalation FROM agg_daily
+            WHERE {" AND ".join(where)} ORDER BY key, day""",
+        params,
+    )
+    return [
+        AggregateDay(k, key, date.fromisoformat(day), int(n), float(up), float(down))
+        for k, key, day, n, up, down in rows
+    ]
+
+
+@dataclass(frozen=True)
+class StoryRow:
+    """A story: its first item's title and time, how many items and outlets carried it."""
+
+    id: str
+    title: str
+    first_published: datetime
+    items: int
+    outlets: int
+    index: float  # the union of its items' category weights, summed
+
+
+def list_top_stories(
+    db: sqlite_utils.Database,
+    dyad: tuple[str, str],
+    since: datetime,
+    until: datetime,
+    limit: int = 3,
+) -> list[StoryRow]:
+    """The stories of a dyad that began in ``[since, until)``: most outlets, then highest
+    escalation index, first."""
+    rows = _select(
+        db,
+        """
+        WITH chosen AS (
+            SELECT s.id, s.title, s.first_published, s.items, s.outlets FROM stories s
+            WHERE s.first_published >= ? AND s.first_published < ?
+            AND EXISTS (SELECT 1 FROM story_items m
+                        JOIN item_tags ta ON ta.item_id = m.item_id
+                             AND ta.kind = 'actor' AND ta.tag = ?
+                        JOIN item_tags tb ON tb.item_id = m.item_id
+                             AND tb.kind = 'actor' AND tb.tag = ?
+                        WHERE m.story_id = s.id)
+        )
+        SELECT c.id, c.title, c.first_published, c.items, c.outlets,
+               (SELECT coalesce(sum(w), 0) FROM (
+                    SELECT DISTINCT t.tag, t.weight AS w FROM story_items m
+                    JOIN item_tags t ON t.item_id = m.item_id AND t.kind = 'category'
+                    WHERE m.story_id = c.id)) AS idx
+        FROM chosen c
+        ORDER BY c.outlets DESC, idx DESC, c.first_published DESC
+        LIMIT ?
+        """,
+        [to_iso(since), to_iso(until), dyad[0], dyad[1], limit],
+    )
+    return [
+        StoryRow(sid, title, from_iso(first), int(n), int(outlets), float(idx))
+        for sid, title, first, n, outlets, idx in rows
+    ]
+
+
+def list_feed_names(db: sqlite_utils.Database) -> list[str]:
+    """Every feed's display name (its URL when unnamed), alphabetically."""
+    rows = _select(db, "SELECT DISTINCT coalesce(nullif(name, ''), url) AS n FROM feeds ORDER BY n")
+    return [str(name) for (name,) in rows]
+
+
+def list_languages(db: sqlite_utils.Database) -> list[str]:
+    """Every item language in use (``""`` for unknown), most items first."""
+    rows = _select(db, "SELECT lang, count(*) AS n FROM items GROUP BY lang ORDER BY n DESC")
+    return [str(lang) for lang, _ in rows]
+
+
+def list_aggregate_keys(db: sqlite_utils.Database, kind: str) -> list[TagCount]:
+    """Every key of ``kind`` in the aggregates with its item count, most items first
+    (an index range: cheaper than counting ``item_tags``)."""
+    rows = _select(
+        db,
+        """SELECT key, sum(items) AS n FROM agg_daily WHERE unit = 'item' AND kind = ?
+           GROUP BY key ORDER BY n DESC, key""",
+        [kind],
+    )
+    return [TagCount(str(key), int(n)) for key, n in rows]

@@ -18,6 +18,14 @@ Tables:
 - ``rules_versions``: every rules file content hash ever applied.
 - ``fetch_log``: one row per poll of a feed.
 - ``items_fts``: FTS5 over items' title and summary, kept by triggers.
+- Aggregates (``storage.aggregates`` keeps them; triggers only note what
+  changed): ``stories`` (near-duplicate items clustered; ``id`` is the first
+  item's id, ``day`` its UTC day; item and distinct-outlet counts, first
+  title), ``story_items`` (each clustered item's story), ``agg_pending``
+  (items not yet clustered), ``agg_dirty`` (UTC days to recompute),
+  ``agg_daily`` (per ``unit`` item/story, ``kind``, ``key`` and ``day``:
+  count, escalation and de-escalation sums) and ``agg_state`` (one row;
+  ``version`` grows whenever the aggregates change: the dashboard's cache key).
 """
 
 from __future__ import annotations
@@ -173,7 +181,58 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+def _aggregates(db: sqlite_utils.Database) -> None:
+    """Stories and daily aggregates (see the module docstring), and the triggers that mark
+    what ``storage.aggregates.refresh_aggregates`` must redo. Existing data is all pending."""
+    for sql in (
+        """CREATE TABLE stories (id TEXT PRIMARY KEY, day TEXT NOT NULL,
+               first_published TEXT NOT NULL, items INTEGER NOT NULL,
+               outlets INTEGER NOT NULL, title TEXT NOT NULL)""",
+        "CREATE INDEX idx_stories_day ON stories(day)",
+        """CREATE TABLE story_items (item_id TEXT PRIMARY KEY, story_id TEXT NOT NULL)
+           WITHOUT ROWID""",
+        "CREATE INDEX idx_story_items_story ON story_items(story_id)",
+        "CREATE TABLE agg_pending (item_id TEXT PRIMARY KEY) WITHOUT ROWID",
+        "CREATE TABLE agg_dirty (day TEXT PRIMARY KEY) WITHOUT ROWID",
+        """CREATE TABLE agg_daily (unit TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
+               day TEXT NOT NULL, items INTEGER NOT NULL, escalation REAL NOT NULL,
+               deescalation REAL NOT NULL, PRIMARY KEY (unit, kind, key, day)) WITHOUT ROWID""",
+        "CREATE INDEX idx_agg_daily_day ON agg_daily(day)",
+        """CREATE TABLE agg_state (id INTEGER PRIMARY KEY CHECK (id = 1),
+               version INTEGER NOT NULL, refreshed TEXT)""",
+        "INSERT INTO agg_state (id, version, refreshed) VALUES (1, 0, NULL)",
+        """CREATE TRIGGER agg_items_ai AFTER INSERT ON items BEGIN
+               INSERT OR IGNORE INTO agg_pending (item_id) VALUES (new.id);
+               INSERT OR IGNORE INTO agg_dirty (day) VALUES (substr(new.published, 1, 10));
+           END""",
+        """CREATE TRIGGER agg_items_au AFTER UPDATE OF published, title, summary, feed_id
+           ON items BEGIN
+               INSERT OR IGNORE INTO agg_dirty (day) VALUES (substr(old.published, 1, 10));
+               INSERT OR IGNORE INTO agg_dirty (day) VALUES (substr(new.published, 1, 10));
+           END""",
+        """CREATE TRIGGER agg_tags_ai AFTER INSERT ON item_tags BEGIN
+               INSERT OR IGNORE INTO agg_dirty (day)
+               SELECT substr(published, 1, 10) FROM items WHERE id = new.item_id;
+           END""",
+        """CREATE TRIGGER agg_tags_ad AFTER DELETE ON item_tags BEGIN
+               INSERT OR IGNORE INTO agg_dirty (day)
+               SELECT substr(published, 1, 10) FROM items WHERE id = old.item_id;
+           END""",
+        """CREATE TRIGGER agg_tags_au AFTER UPDATE ON item_tags BEGIN
+               INSERT OR IGNORE INTO agg_dirty (day)
+               SELECT substr(published, 1, 10) FROM items WHERE id = new.item_id;
+           END""",
+        """CREATE TRIGGER agg_sources_ai AFTER INSERT ON item_sources BEGIN
+               INSERT OR IGNORE INTO agg_dirty (day)
+               SELECT substr(published, 1, 10) FROM items WHERE id = new.item_id;
+           END""",
+        "INSERT INTO agg_pending (item_id) SELECT id FROM items",
+        "INSERT OR IGNORE INTO agg_dirty (day) SELECT DISTINCT substr(published, 1, 10) FROM items",
+    ):
+        db.execute(sql)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _aggregates]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

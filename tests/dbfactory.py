@@ -19,6 +19,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from storage.aggregates import refresh_aggregates
 from storage.db import open_database, transaction
 
 RULES_VERSION = "test-rules-1"
@@ -145,11 +146,16 @@ def _insert_feed(db: sqlite_utils.Database, feed: FeedRow, columns: set[str]) ->
 
 
 def build_database(
-    path: str | Path, items: Sequence[ItemSpec], feeds: Sequence[FeedRow] = (DEFAULT_FEED,)
+    path: str | Path,
+    items: Sequence[ItemSpec],
+    feeds: Sequence[FeedRow] = (DEFAULT_FEED,),
+    *,
+    refresh: bool = True,
 ) -> Path:
     """Write ``feeds`` and ``items`` into a new (migrated) database at ``path``.
 
     Feeds that items name but ``feeds`` lacks are added with default settings.
+    The aggregates are refreshed afterwards unless ``refresh`` is false.
     """
     path = Path(path)
     db = open_database(path)
@@ -162,6 +168,8 @@ def build_database(
         feed_ids = {url: _insert_feed(db, feed, columns) for url, feed in known.items()}
         for spec in items:
             _insert_item(db, spec, feed_ids)
+    if refresh:
+        refresh_aggregates(db)  # as the collector does after each poll
     db.conn.close()
     return path
 

@@ -1,0 +1,330 @@
+"""Stories and daily aggregates, kept up to date incrementally.
+
+``refresh_aggregates(db)`` is what the collector calls after each poll and
+after a retag (it writes; the dashboard never calls it). Triggers installed
+by the schema note what changed since the last call: new items in
+``agg_pending``, days whose items or tags changed in ``agg_dirty``. A call
+
+1. clusters the pending items into **stories** (``storage.stories``:
+   near-duplicates within ``STORY_WINDOW`` of each other, MinHash over the
+   title and lead), marking the day of every story that gained an item;
+2. recomputes ``agg_daily`` for the dirty days only, per item and per story
+   (a story belongs to the UTC day of its first item and carries the union
+   of its items' labels, so a wire story republished by ten outlets counts
+   once, with its weights once);
+3. bumps ``agg_state.version`` so that cached dashboard queries are stale.
+
+It is idempotent (nothing pending: nothing done, version unchanged) and its
+cost is proportional to what changed, not to the database.
+
+What one row of ``agg_daily`` counts, per ``kind`` (``key``):
+
+- ``all`` (``""``): every item (story) of the day, labelled or not — the
+  denominator of the normalised series;
+- ``actor`` (actor id), ``dyad`` (``a-b``, the two ids sorted),
+  ``country`` (the outlet's country): items concerning it, with the sums of
+  their positive (escalation) and negative (de-escalation) category weights;
+- ``category`` (category id): items carrying it and that category's weight
+  only; ``dyad_category`` (``a-b|category``) and ``actor_category``
+  (``actor|category``) the same within a dyad or an actor;
+- ``dyad_country`` (``a-b|CC``): a dyad's items by the outlet's country (a
+  story counts once in each country among its outlets).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from itertools import combinations
+from typing import Any
+
+import sqlite_utils
+
+from storage.db import from_iso, to_iso, transaction
+from storage.stories import STORY_WINDOW, StoryCandidate, cluster_stories
+
+UNITS = ("item", "story")
+CHUNK_DAYS = 31  # dirty days recomputed per query: bounds memory on a full rebuild
+
+
+@dataclass(frozen=True)
+class Fact:
+    """What one item (or one story) contributes to the aggregates."""
+
+    id: str
+    published: datetime
+    actors: frozenset[str]
+    categories: tuple[tuple[str, float], ...]  # (category, weight), one per category
+    countries: frozenset[str]
+
+    @property
+    def escalation(self) -> float:
+        return sum(w for _, w in self.categories if w > 0)
+
+    @property
+    def deescalation(self) -> float:
+        return sum(w for _, w in self.categories if w < 0)
+
+
+def dyad_key(a: str, b: str) -> str:
+    """The aggregate key of a dyad: both actor ids, sorted (either order is the same items)."""
+    return "-".join(sorted((a, b)))
+
+
+Tally = dict[tuple[str, str, str], list[float]]  # (kind, key, bucket) -> [n, up, down]
+
+
+def tally_facts(facts: Iterable[Fact], bucket_of: Any = None) -> Tally:
+    """Sum facts into (kind, key, bucket) cells; the bucket is the UTC day by default
+    (``bucket_of(published) -> str`` for hours)."""
+    cells: Tally = defaultdict(lambda: [0.0, 0.0, 0.0])
+
+    def add(kind: str, key: str, bucket: str, up: float, down: float) -> None:
+        cell = cells[(kind, key, bucket)]
+        cell[0] += 1
+        cell[1] += up
+        cell[2] += down
+
+    for fact in facts:
+        bucket = bucket_of(fact.published) if bucket_of else fact.published.date().isoformat()
+        up, down = fact.escalation, fact.deescalation
+        add("all", "", bucket, up, down)
+        pairs = [dyad_key(a, b) for a, b in combinations(sorted(fact.actors), 2)]
+        for actor in fact.actors:
+            add("actor", actor, bucket, up, down)
+        for country in fact.countries:
+            add("country", country, bucket, up, down)
+        for pair in pairs:
+            add("dyad", pair, bucket, up, down)
+            for country in fact.countries:
+                add("dyad_country", f"{pair}|{country}", bucket, up, down)
+        for category, weight in fact.categories:
+            cup, cdown = max(weight, 0.0), min(weight, 0.0)
+            add("category", category, bucket, cup, cdown)
+            for pair in pairs:
+                add("dyad_category", f"{pair}|{category}", bucket, cup, cdown)
+            for actor in fact.actors:
+                add("actor_category", f"{actor}|{category}", bucket, cup, cdown)
+    return cells
+
+
+def merge_story(members: Sequence[Fact], story_id: str) -> Fact:
+    """A story as one fact: its first item's time, the union of its members' labels."""
+    weights: dict[str, float] = {}
+    for member in members:
+        for category, weight in member.categories:
+            weights.setdefault(category, weight)
+    return Fact(
+        story_id,
+        min(m.published for m in members),
+        frozenset().union(*(m.actors for m in members)),
+        tuple(sorted(weights.items())),
+        frozenset().union(*(m.countries for m in members)),
+    )
+
+
+_FACT_COLUMNS = """
+    i.id, i.published, coalesce(si.story_id, i.id), coalesce(f.country, ''),
+    (SELECT group_concat(tag, ',') FROM item_tags t WHERE t.item_id = i.id AND t.kind = 'actor'),
+    (SELECT group_concat(tag || '=' || weight, ',') FROM item_tags t
+     WHERE t.item_id = i.id AND t.kind = 'category')
+"""
+
+
+def _facts(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[str, Fact]]:
+    """(story id, fact) per row of ``_FACT_COLUMNS``."""
+    for item_id, published, story, country, actors, categories in rows:
+        pairs = []
+        for part in (categories or "").split(","):
+            if part:
+                name, _, weight = part.rpartition("=")
+                pairs.append((name, float(weight)))
+        yield (
+            story,
+            Fact(
+                item_id,
+                from_iso(published),
+                frozenset(actors.split(",")) if actors else frozenset(),
+                tuple(sorted(pairs)),
+                frozenset((country,)) if country else frozenset(),
+            ),
+        )
+
+
+def list_facts(
+    db: sqlite_utils.Database, since: datetime, until: datetime, unit: str = "item"
+) -> list[Fact]:
+    """Facts of the items (``unit="item"``) published in ``[since, until)``, or of the stories
+    (``unit="story"``) whose first item was."""
+    if unit == "item":
+        where = "i.published >= ? AND i.published < ?"
+    else:
+        where = """si.story_id IN (SELECT id FROM stories
+                   WHERE first_published >= ? AND first_published < ?)"""
+    rows = db.conn.execute(
+        f"""SELECT {_FACT_COLUMNS} FROM items i
+            LEFT JOIN story_items si ON si.item_id = i.id
+            LEFT JOIN feeds f ON f.id = i.feed_id
+            WHERE {where}""",
+        [to_iso(since), to_iso(until)],
+    ).fetchall()
+    if unit == "item":
+        return [fact for _, fact in _facts(rows)]
+    groups: dict[str, list[Fact]] = defaultdict(list)
+    for story, fact in _facts(rows):
+        groups[story].append(fact)
+    return [merge_story(members, story) for story, members in groups.items()]
+
+
+CLUSTER_CHUNK = timedelta(days=7)  # pending items clustered per pass: bounds memory
+
+
+def _candidates(rows: Iterable[Sequence[Any]]) -> list[StoryCandidate]:
+    return [StoryCandidate(r[0], from_iso(r[1]), r[2], r[3]) for r in rows]
+
+
+def _cluster_pending(db: sqlite_utils.Database) -> int:
+    """Put every pending item into a story, a week of items at a time; return how many."""
+    first, last = db.conn.execute(
+        "SELECT min(i.published), max(i.published) FROM agg_pending p "
+        "JOIN items i ON i.id = p.item_id"
+    ).fetchone()
+    clustered = 0
+    start = from_iso(first) if first else None
+    while start is not None and to_iso(start) <= last:
+        end = start + CLUSTER_CHUNK
+        pending = db.conn.execute(
+            """SELECT i.id, i.published, i.title, i.summary FROM items i
+               WHERE i.published >= ? AND i.published < ?
+               AND i.id IN (SELECT item_id FROM agg_pending)""",
+            [to_iso(start), to_iso(end)],
+        ).fetchall()
+        if pending:
+            known = db.conn.execute(
+                """SELECT i.id, i.published, i.title, i.summary, si.story_id FROM items i
+                   JOIN story_items si ON si.item_id = i.id
+                   WHERE i.published >= ? AND i.published <= ?""",
+                [to_iso(start - STORY_WINDOW), to_iso(end + STORY_WINDOW)],
+            ).fetchall()
+            assignments = cluster_stories(
+                _candidates(pending),
+                [(c, r[4]) for c, r in zip(_candidates(known), known, strict=True)],
+            )
+            db.conn.executemany(
+                "INSERT OR REPLACE INTO story_items (item_id, story_id) VALUES (?, ?)",
+                list(assignments.items()),
+            )
+            clustered += len(assignments)
+            # every day holding a member of a changed story must be recomputed
+            stories = sorted(set(assignments.values()) - set(assignments))
+            for chunk in _chunks(stories, 500):
+                marks = ", ".join("?" for _ in chunk)
+                db.execute(
+                    f"""INSERT OR IGNORE INTO agg_dirty (day)
+                        SELECT DISTINCT substr(i.published, 1, 10) FROM story_items si
+                        JOIN items i ON i.id = si.item_id WHERE si.story_id IN ({marks})""",
+                    chunk,
+                )
+        start = end
+    db.execute("DELETE FROM agg_pending")
+    return clustered
+
+
+def _widen_dirty_days(db: sqlite_utils.Database) -> None:
+    """Add the first day of every story with an item on a dirty day (its row lives there)."""
+    db.execute(
+        """INSERT OR IGNORE INTO agg_dirty (day)
+           SELECT DISTINCT substr(s.first_published, 1, 10) FROM agg_dirty d
+           JOIN items i ON i.published >= d.day AND i.published < d.day || 'U'
+           JOIN story_items si ON si.item_id = i.id
+           JOIN stories s ON s.id = si.story_id"""
+    )
+
+
+def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _day_ranges(days: Sequence[str]) -> Iterator[tuple[date, date]]:
+    """Consecutive runs of ``days`` (ISO dates, sorted), each at most ``CHUNK_DAYS`` long."""
+    run: list[date] = []
+    for text in days:
+        day = date.fromisoformat(text)
+        if run and (day - run[-1] != timedelta(days=1) or len(run) >= CHUNK_DAYS):
+            yield run[0], run[-1]
+            run = []
+        run.append(day)
+    if run:
+        yield run[0], run[-1]
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _rebuild_days(db: sqlite_utils.Database, first: date, last: date) -> None:
+    since, until = _midnight(first), _midnight(last + timedelta(days=1))
+    db.execute("DELETE FROM agg_daily WHERE day >= ? AND day <= ?", [str(first), str(last)])
+    # a story's day may have moved (an earlier member arrived late): rewrite its row
+    db.execute(
+        """DELETE FROM stories WHERE id IN (
+               SELECT si.story_id FROM story_items si JOIN items i ON i.id = si.item_id
+               WHERE i.published >= ? AND i.published < ?)""",
+        [to_iso(since), to_iso(until)],
+    )
+    db.execute(
+        """INSERT OR REPLACE INTO stories (id, day, first_published, items, outlets, title)
+           SELECT si.story_id, substr(min(i.published), 1, 10), min(i.published),
+                  count(DISTINCT i.id),
+                  (SELECT count(DISTINCT s.feed_id) FROM item_sources s
+                   JOIN story_items m ON m.item_id = s.item_id WHERE m.story_id = si.story_id),
+                  (SELECT x.title FROM story_items y JOIN items x ON x.id = y.item_id
+                   WHERE y.story_id = si.story_id ORDER BY x.published, x.id LIMIT 1)
+           FROM story_items si JOIN items i ON i.id = si.item_id
+           WHERE si.story_id IN (
+               SELECT m.story_id FROM story_items m JOIN items j ON j.id = m.item_id
+               WHERE j.published >= ? AND j.published < ?)
+           GROUP BY si.story_id""",
+        [to_iso(since), to_iso(until)],
+    )
+    for unit in UNITS:
+        cells = tally_facts(list_facts(db, since, until, unit))
+        db.conn.executemany(
+            """INSERT INTO agg_daily (unit, kind, key, day, items, escalation, deescalation)
+               VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            [
+                (unit, kind, key, day, int(n), up, down)
+                for (kind, key, day), (n, up, down) in cells.items()
+                if str(first) <= day <= str(last)
+            ],
+        )
+
+
+def refresh_aggregates(db: sqlite_utils.Database) -> None:
+    """Bring stories and ``agg_daily`` up to date with what was stored since the last call.
+
+    Cheap when nothing changed (two small reads), proportional to the changed days
+    otherwise; safe to call again (and from one writer at a time: it takes the write lock).
+    """
+    try:
+        with transaction(db):
+            clustered = _cluster_pending(db)
+            _widen_dirty_days(db)
+            days = [row[0] for row in db.conn.execute("SELECT day FROM agg_dirty ORDER BY day")]
+            if not days and not clustered:
+                return
+            for first, last in _day_ranges(days):
+                _rebuild_days(db, first, last)
+            db.execute("DELETE FROM agg_dirty")
+            db.execute(
+                "UPDATE agg_state SET version = version + 1, refreshed = ? WHERE id = 1",
+                [to_iso(datetime.now(UTC))],
+            )
+    except sqlite3.OperationalError as e:
+        from model import StorageError
+
+        raise StorageError("(database)", f"cannot refresh the aggregates: {e}") from e
