@@ -328,5 +328,10 @@ def db_backup(ctx: click.Context, file: str) -> None:
     click.echo(f"backed up to {file}")
 
 
+from tensionwatch.cli_alerts import alerts  # noqa: E402  (it imports the helpers above)
+
+cli.add_command(alerts)
+
+
 def main() -> None:
     cli(prog_name="tensionwatch")

@@ -226,6 +226,7 @@ class Settings:
     dashboard_port: int
     smtp: SmtpSettings
     alerts: tuple[Mapping[str, Any], ...] = ()
+    alerts_source: str = ""  # the file the [[alerts]] tables came from, for error messages
 
     @property
     def enabled_feeds(self) -> tuple[FeedSpec, ...]:
@@ -321,7 +322,15 @@ def load_settings(
     if values["archive"]:
         feeds += load_feed_tables(paths.archive_feeds(), archive=True)
     _check_unique(feeds, where)
-    alerts = data.get("alerts", [])
+    alerts_source = where
+    if "alerts" in data:
+        alerts = data["alerts"]
+    else:  # no [[alerts]] of its own: the seeded rules for the seeded dyads
+        alerts_path = paths.seeds_dir() / "alerts.toml"
+        if alerts_path.is_file():
+            alerts, alerts_source = read_toml(alerts_path).get("alerts", []), str(alerts_path)
+        else:
+            alerts = []
     if not isinstance(alerts, list) or not all(isinstance(a, dict) for a in alerts):
         raise ConfigError(where, "alerts", "expected [[alerts]] tables", alerts, has_value=True)
 
@@ -356,6 +365,7 @@ def load_settings(
             mail_from=values["smtp.mail_from"],
         ),
         alerts=tuple(alerts),
+        alerts_source=alerts_source,
     )
 
 
