@@ -8,14 +8,17 @@ escapes for expected failures.
 Bounds, all from ``FetchPolicy``:
 
 - connect and read timeouts per network operation, and ``total_timeout``
-  for the whole fetch (every redirect hop, headers and body): each hop's
-  timeouts are cut to what is left of it, and the body is abandoned at the
-  first chunk that arrives after the deadline (so a stalled read can
-  overrun it by at most one read timeout; DNS lookups are not bounded);
-- ``max_bytes`` counted on the decompressed body while it streams
-  (``iter_bytes``), refused as soon as it is passed; httpx inflates one
-  network chunk (at most 64 KiB) at a time, so a compression bomb costs at
-  most one chunk's expansion beyond ``max_bytes``;
+  for the whole fetch (every redirect hop, connect, TLS, status line,
+  headers and body): every socket operation is cut to what is left of it
+  (``collectors.deadline``), so a server trickling its headers or body a
+  byte at a time is dropped at the deadline (DNS lookups are not bounded);
+- ``max_bytes`` counted on the decompressed body while it streams,
+  refused as soon as it is passed. The body is inflated here, not by
+  httpx (which inflates a whole network chunk at once, up to 64 MiB for a
+  64 KiB chunk of a gzip bomb): at most ``INFLATE_STEP`` bytes come out of
+  zlib at a time, so a compression bomb costs no more memory than
+  ``max_bytes``. ``gzip`` (several members too) and ``deflate`` are asked
+  for and understood; any other Content-Encoding is an error;
 - redirects followed by hand, at most ``max_redirects``, only to http(s),
   never twice to the same URL; each hop's host goes through the
   private-address guard (``collectors.netguard``) unless
@@ -23,7 +26,9 @@ Bounds, all from ``FetchPolicy``:
   301 or 308.
 
 Statuses: 304 gives ``not_modified=True`` with an empty body (the sent
-validators are echoed back when the server sends none); 410 raises with
+validators are echoed back when the server sends none), but a 304 to a
+request that sent no validators is an error (there is nothing it could
+mean "not modified" from); 410 raises with
 ``gone=True``; 429 and 503 raise with ``retry_after`` from Retry-After
 (seconds or an HTTP date); any other status >= 400, or an unexpected 3xx,
 raises with ``status``.
@@ -32,23 +37,29 @@ raises with ``status``.
 from __future__ import annotations
 
 import time
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import httpx
 
 from collectors import netguard
+from collectors.deadline import DeadlineBackend, fetch_deadline, transport_with
 from model import ConditionalHeaders, FetchError, FetchPolicy, FetchResult
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
+ACCEPT_ENCODING = "gzip, deflate"
+INFLATE_STEP = 64 * 1024
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT = frozenset({301, 308})
 
@@ -57,13 +68,19 @@ def make_client(policy: FetchPolicy) -> httpx.Client:
     """An httpx client for ``fetch_feed``: no automatic redirects, no proxies from the
     environment (a proxy would bypass the private-address guard), guarded connects."""
     transport = (
-        httpx.HTTPTransport() if policy.allow_private_networks else netguard.guarded_transport()
+        transport_with(DeadlineBackend())
+        if policy.allow_private_networks
+        else netguard.guarded_transport()
     )
     return httpx.Client(
         transport=transport,
         timeout=_timeout(policy, policy.total_timeout),
         follow_redirects=False,
-        headers={"User-Agent": policy.user_agent, "Accept": ACCEPT},
+        headers={
+            "User-Agent": policy.user_agent,
+            "Accept": ACCEPT,
+            "Accept-Encoding": ACCEPT_ENCODING,
+        },
         trust_env=False,
     )
 
@@ -76,7 +93,8 @@ def fetch_feed(
     if not url.lower().startswith(("http://", "https://")):
         return _read_local(url, policy, started)
     fetch = _Fetch(client, url, conditional, policy, started)
-    return fetch.run()
+    with fetch_deadline(started + policy.total_timeout):
+        return fetch.run()
 
 
 def parse_retry_after(value: str, now: datetime) -> datetime | None:
@@ -192,6 +210,13 @@ class _Fetch:
 
     def _check_status(self, response: httpx.Response) -> None:
         status = response.status_code
+        if status == 304 and not (self.conditional.etag or self.conditional.last_modified):
+            raise FetchError(
+                self.url,
+                "HTTP 304 Not Modified to a request without ETag or Last-Modified: the server "
+                "is misconfigured (it may cache per client); it will be retried",
+                status=status,
+            )
         if status < 300 or status == 304:
             return
         phrase = f"HTTP {status} {_phrase(status)}"
@@ -211,15 +236,17 @@ class _Fetch:
 
     def _read_body(self, response: httpx.Response) -> bytes:
         limit, deadline = self.policy.max_bytes, self.started + self.policy.total_timeout
+        inflater = _Inflater(self.url, response.headers.get("content-encoding", ""))
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise FetchError(self.url, _too_large(limit))
+        for raw in response.iter_raw():
+            for chunk in inflater.inflate(raw):
+                size += len(chunk)
+                if size > limit:
+                    raise FetchError(self.url, _too_large(limit))
+                chunks.append(chunk)
             if time.monotonic() > deadline:
                 raise FetchError(self.url, self._deadline_reason())
-            chunks.append(chunk)
         return b"".join(chunks)
 
     def _result(self, response: httpx.Response, body: bytes) -> FetchResult:
@@ -256,6 +283,8 @@ class _Fetch:
         )
 
     def _timeout_reason(self, error: httpx.TimeoutException, remaining: float) -> str:
+        if time.monotonic() >= self.started + self.policy.total_timeout - 0.01:
+            return self._deadline_reason()
         if isinstance(error, httpx.ConnectTimeout) and remaining >= self.policy.connect_timeout:
             return (
                 f"timed out connecting after {self.policy.connect_timeout:g}s; "
@@ -269,6 +298,49 @@ class _Fetch:
         if remaining < max(self.policy.connect_timeout, self.policy.read_timeout):
             return self._deadline_reason()
         return f"timed out ({type(error).__name__}: {error})"
+
+
+class _Inflater:
+    """Content-Encoding undone in bounded steps (see ``INFLATE_STEP``)."""
+
+    def __init__(self, url: str, encoding: str) -> None:
+        self.url = url
+        self.encoding = encoding.strip().lower()
+        if self.encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+            raise FetchError(
+                url,
+                f"the server used Content-Encoding {encoding!r}, which we did not ask for "
+                f"(we accept {ACCEPT_ENCODING})",
+            )
+        self._zlib = self._new()
+
+    def _new(self) -> Any:
+        if self.encoding in ("gzip", "x-gzip"):
+            return zlib.decompressobj(zlib.MAX_WBITS | 16)
+        if self.encoding == "deflate":
+            return zlib.decompressobj(zlib.MAX_WBITS | 32)  # zlib or gzip framing
+        return None
+
+    def inflate(self, data: bytes) -> Iterator[bytes]:
+        if self._zlib is None:
+            yield data
+            return
+        try:
+            while data:
+                out = self._zlib.decompress(data, INFLATE_STEP)
+                if out:
+                    yield out
+                if self._zlib.eof:  # another gzip member may follow
+                    data = self._zlib.unused_data
+                    self._zlib = self._new() if data else self._zlib
+                else:
+                    data = self._zlib.unconsumed_tail
+        except zlib.error as e:
+            raise FetchError(
+                self.url,
+                f"the body could not be decompressed ({e}); the server says "
+                f"Content-Encoding: {self.encoding} but sent something else",
+            ) from e
 
 
 def _read_local(url: str, policy: FetchPolicy, started: float) -> FetchResult:

@@ -27,6 +27,8 @@ from collections.abc import Iterable
 import httpcore
 import httpx
 
+from collectors.deadline import DeadlineBackend, transport_with
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 HOW_TO_ALLOW = (
@@ -98,18 +100,12 @@ def check_host(host: str, port: int) -> None:
 
 
 def guarded_transport() -> httpx.HTTPTransport:
-    """An httpx transport that connects only to checked public addresses."""
-    transport = httpx.HTTPTransport()
-    # httpx has no public hook for the network backend; swap the pool it built
-    # for the same pool on our backend (tests/test_fetch.py pins this).
-    transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
-        network_backend=_GuardedBackend(),
-    )
-    return transport
+    """An httpx transport that connects only to checked public addresses (and obeys
+    the fetch deadline of ``collectors.deadline``)."""
+    return transport_with(_GuardedBackend())
 
 
-class _GuardedBackend(httpcore.SyncBackend):
+class _GuardedBackend(DeadlineBackend):
     def connect_tcp(
         self,
         host: str,

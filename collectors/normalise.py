@@ -63,6 +63,8 @@ DROP_CONTENT = frozenset(
         "math",
         "textarea",
         "select",
+        "form",
+        "button",
         "xmp",
     }
 )
@@ -81,7 +83,7 @@ _ANSI = re.compile(
     r"|\x1b[@-Z\\-_]"  # other two-character escapes
     r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\ud800-\udfff\ufffe\uffff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufeff\ud800-\udfff\ufffe\uffff]")
 
 
 def normalise_entries(

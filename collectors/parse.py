@@ -28,17 +28,39 @@ text of it with nh3). An entry's language is its own (``dc:language``,
 Dates: feedparser's parsed ``published``, else ``updated``, as UTC, with the
 raw string kept; a date feedparser could not read, or an impossible one, is
 ``None`` with the raw string kept, so normalise can tell missing from
-unreadable. ``ParsedFeed.title`` keeps its markup too.
+unreadable. feedparser rolls some impossible dates over into real ones
+(``2024-13-45`` becomes 2025-01-01), so the fields of an ISO 8601 or RFC 822
+date are checked here first. ``ParsedFeed.title`` keeps its markup too.
+
+Encodings: feedparser re-decodes a whole UTF-8 feed as windows-1252 when a
+single byte is not UTF-8, garbling every non-ASCII character. When the
+declared encoding (HTTP charset, else XML declaration, else the UTF-8
+default) is UTF-8 and the body holds more valid multi-byte UTF-8 characters
+than invalid sequences, the body is a damaged UTF-8 feed: each invalid
+sequence becomes U+FFFD, the rest stays intact, and the warning says how
+many were replaced. A body with more invalid sequences than valid ones is
+really in another encoding and left to feedparser's fallback.
+
+A bare ``&`` (not starting an entity or character reference) outside
+CDATA sections is escaped before parsing: feedparser's lenient parser would
+otherwise turn "AT&T" into "AT&T;". The warning counts them.
+
+JSON Feed (https://jsonfeed.org, versions 1 and 1.1) is read here, without
+feedparser: ``items`` with ``id``, ``url``, ``title``, ``content_html`` or
+``content_text`` or ``summary``, ``date_published`` or ``date_modified``
+and ``language``. Any other JSON is not a feed.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import re
 import time
 import xml.sax
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
 
@@ -47,6 +69,21 @@ from model import FetchResult, ParsedEntry, ParsedFeed, ParseError
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
 _HTML = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]", re.IGNORECASE)
 _HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+_XML_ENCODING = re.compile(rb"""\s*(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([\w.:-]+)""")
+_BARE_AMPERSAND = re.compile(
+    rb"<!\[CDATA\[.*?\]\]>|&(?!#[0-9]+;|#[xX][0-9a-fA-F]+;|[A-Za-z_][\w.-]*;)", re.DOTALL
+)
+_NON_ASCII = re.compile("[^\x00-\x7f\ufffd]")
+_ISO_DATE = re.compile(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+_RFC822_DATE = re.compile(
+    r"(\d{1,2})\s+([A-Za-z]{3,})\.?\s+(\d{4}|\d{2})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?"
+)
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
 _MAGIC = (
     (b"\x89PNG", "a PNG image"),
     (b"\xff\xd8\xff", "a JPEG image"),
@@ -59,8 +96,16 @@ _MAGIC = (
 
 def parse_feed(result: FetchResult) -> ParsedFeed:
     """The feed in ``result.body``; raises ``ParseError`` when it holds no feed at all."""
+    json_feed = _json_feed(result)
+    if json_feed is not None:
+        return json_feed
+    body, repaired = _repair_utf8(result)
+    body, ampersands = _escape_bare_ampersands(body)
+    if ampersands:
+        note = f"{ampersands} unescaped & escaped"
+        repaired = f"{repaired}; {note}" if repaired else note
     parsed = feedparser.parse(
-        io.BytesIO(result.body),
+        io.BytesIO(body),
         response_headers=_headers_for(result),
         # nh3 makes plain text of it all in normalise; feedparser's own sanitiser
         # would only strip tags early (keeping iframe fallback text, gluing words).
@@ -73,6 +118,8 @@ def parse_feed(result: FetchResult) -> ParsedFeed:
     if not entries and not version:
         raise ParseError(result.final_url, _not_a_feed(result, parsed))
     warning = _warning(parsed.get("bozo_exception")) if parsed.get("bozo") else None
+    if repaired:
+        warning = f"{repaired}; {warning}" if warning else repaired
     return ParsedFeed(
         title=str(feed.get("title") or ""),
         lang=str(feed.get("language") or ""),
@@ -93,6 +140,109 @@ def _headers_for(result: FetchResult) -> dict[str, str]:
     if "content-language" in result.headers:
         headers["content-language"] = result.headers["content-language"]
     return headers
+
+
+def _repair_utf8(result: FetchResult) -> tuple[bytes, str | None]:
+    """The body with invalid UTF-8 sequences replaced, if it is damaged UTF-8; see above."""
+    body = result.body
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")) or _declared(result) not in ("utf-8", "utf8"):
+        return body, None
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = body.decode("utf-8", "replace")
+        invalid = text.count("\ufffd")
+        valid = len(_NON_ASCII.findall(text))
+        if valid > invalid:
+            return text.encode("utf-8"), (
+                f"{invalid} invalid UTF-8 byte sequence(s) replaced with U+FFFD; "
+                "the rest of the feed is intact"
+            )
+    return body, None
+
+
+def _escape_bare_ampersands(body: bytes) -> tuple[bytes, int]:
+    """``body`` with each bare ``&`` outside CDATA as ``&amp;``, and how many there were."""
+    if b"\0" in body[:4] or b"&" not in body:  # UTF-16/32: leave it to feedparser
+        return body, 0
+    count = 0
+
+    def escape(match: re.Match[bytes]) -> bytes:
+        nonlocal count
+        if match[0] != b"&":
+            return match[0]
+        count += 1
+        return b"&amp;"
+
+    escaped = _BARE_AMPERSAND.sub(escape, body)
+    return (escaped, count) if count else (body, 0)
+
+
+def _declared(result: FetchResult) -> str:
+    header = _CHARSET.search(result.headers.get("content-type", ""))
+    if header:
+        return header[1].lower()
+    prolog = _XML_ENCODING.match(result.body[:512])
+    return prolog[1].decode("ascii").lower() if prolog else "utf-8"
+
+
+def _json_feed(result: FetchResult) -> ParsedFeed | None:
+    """A JSON Feed, or None when the body is not one."""
+    head = result.body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head.startswith(b"{") or b"jsonfeed.org/version/" not in head:
+        return None
+    try:
+        data = json.loads(result.body.decode("utf-8-sig", "replace"))
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    version = data.get("version") if isinstance(data, dict) else None
+    if not isinstance(version, str) or "jsonfeed.org/version/" not in version:
+        return None
+    items = data.get("items")
+    entries = (
+        [_json_entry(i, result.final_url) for i in items if isinstance(i, dict)]
+        if (isinstance(items, list))
+        else []
+    )
+    return ParsedFeed(
+        title=_text(data.get("title")),
+        lang=_text(data.get("language")),
+        entries=tuple(entries),
+        warning=None if isinstance(items, list) else "JSON Feed without an items list",
+    )
+
+
+def _json_entry(item: dict[str, Any], base: str) -> ParsedEntry:
+    raw = _text(item.get("date_published")) or _text(item.get("date_modified"))
+    published = _rfc3339(raw)
+    link = _text(item.get("url")) or _text(item.get("external_url"))
+    summary = next(
+        (
+            _text(item.get(k))
+            for k in ("content_html", "content_text", "summary")
+            if _text(item.get(k))
+        ),
+        "",
+    )
+    guid = item.get("id")
+    return ParsedEntry(
+        guid=str(guid).strip() or None if isinstance(guid, str | int) else None,
+        link=urljoin(base, link) if link else None,
+        title=_text(item.get("title")),
+        summary=summary,
+        published=published,
+        lang=_text(item.get("language")),
+        published_raw=raw,
+    )
+
+
+def _rfc3339(raw: str) -> datetime | None:
+    """JSON Feed dates are RFC 3339; a naive one is taken as UTC."""
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _entry(entry: dict[str, Any]) -> ParsedEntry:
@@ -117,11 +267,32 @@ def _date(entry: dict[str, Any]) -> tuple[datetime | None, str]:
     raws = [_text(entry.get(key)) for key in ("published", "updated")]
     for key, raw in zip(("published_parsed", "updated_parsed"), raws, strict=True):
         parsed = entry.get(key)
-        if isinstance(parsed, time.struct_time):
+        if isinstance(parsed, time.struct_time) and not _impossible(raw):
             when = _utc(parsed)
             if when is not None:
                 return when, raw
     return None, next((raw for raw in raws if raw), "")
+
+
+def _impossible(raw: str) -> bool:
+    """True when ``raw`` is an ISO 8601 or RFC 822 date whose fields cannot exist."""
+    iso = _ISO_DATE.match(raw)
+    if iso:
+        y, mo, d, h, mi, s = (int(v) if v else 0 for v in iso.groups())
+    else:
+        rfc = _RFC822_DATE.search(raw)
+        if not rfc:
+            return False
+        month = _MONTHS.get(rfc[2][:3].lower())
+        if month is None:
+            return True
+        year = int(rfc[3]) + (2000 if len(rfc[3]) == 2 else 0)
+        y, mo, d, h, mi, s = year, month, int(rfc[1]), int(rfc[4]), int(rfc[5]), int(rfc[6] or 0)
+    try:
+        datetime(y, mo, d, h, mi, min(s, 59))
+    except ValueError:
+        return True
+    return False
 
 
 def _utc(value: time.struct_time) -> datetime | None:

@@ -37,8 +37,12 @@ def store_items(
 ) -> tuple[int, int]:
     """Store items not seen before with their tags; return (new, already seen).
 
-    An item already stored (same id, from this feed or another) is not
-    rewritten: this feed is only added to its sources. Call inside a transaction.
+    An item already stored (same id) is only added to this feed's sources,
+    unless this feed is the one that first stored it and its title, summary
+    or link changed: then the stored row becomes the new version, the old
+    one goes to ``item_revisions``, and the item is tagged again (an updated
+    item counts as seen). Another outlet's wording never overwrites the
+    first one's. Call inside a transaction.
     """
     new = seen = 0
     for entry in tagged:
@@ -70,7 +74,50 @@ def store_items(
             write_tags(db, item.id, entry.tagging)
         else:
             seen += 1
+            if _revise_item(db, feed_id, entry, now):
+                write_tags(db, item.id, entry.tagging)
     return new, seen
+
+
+def _revise_item(db: sqlite_utils.Database, feed_id: int, entry: TaggedItem, now: datetime) -> bool:
+    """Update a stored item its own feed changed, keeping the old version; True if changed."""
+    item = entry.item
+    row = db.execute(
+        "SELECT feed_id, title, summary, url FROM items WHERE id = ?", [item.id]
+    ).fetchone()
+    if (
+        row is None
+        or row[0] != feed_id
+        or (row[1], row[2], row[3])
+        == (
+            item.title,
+            item.summary,
+            item.url,
+        )
+    ):
+        return False
+    db.execute(
+        """INSERT INTO item_revisions (item_id, title, summary, url, replaced)
+           VALUES (?, ?, ?, ?, ?)""",
+        [item.id, row[1], row[2], row[3], to_iso(now)],
+    )
+    db.execute(
+        "UPDATE items SET title = ?, summary = ?, url = ?, lang = ? WHERE id = ?",
+        [item.title, item.summary, item.url, item.lang, item.id],
+    )
+    return True
+
+
+def item_history(db: sqlite_utils.Database, item_id: str) -> list[str]:
+    """An item's titles, oldest first, ending with the current one."""
+    earlier = [
+        r[0]
+        for r in db.execute(
+            "SELECT title FROM item_revisions WHERE item_id = ? ORDER BY id", [item_id]
+        )
+    ]
+    current = db.execute("SELECT title FROM items WHERE id = ?", [item_id]).fetchone()
+    return earlier + ([current[0]] if current else [])
 
 
 def write_tags(db: sqlite_utils.Database, item_id: str, tagging: Tagging) -> None:

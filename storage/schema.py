@@ -18,9 +18,6 @@ Tables:
 - ``rules_versions``: every rules file content hash ever applied.
 - ``fetch_log``: one row per poll of a feed.
 - ``items_fts``: FTS5 over items' title and summary, kept by triggers.
-- ``alert_history``, ``alert_messages``, ``alert_state``: alerts fired (one row
-  per rule, series and episode), the emails carrying them (Message-ID recorded
-  before sending, delivery status) and each rule's cooldown and watermark.
 - Aggregates (``storage.aggregates`` keeps them; triggers only note what
   changed): ``stories`` (near-duplicate items clustered; ``id`` is the first
   item's id, ``day`` its UTC day; item and distinct-outlet counts, first
@@ -235,62 +232,7 @@ def _aggregates(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
-def _alerts(db: sqlite_utils.Database) -> None:
-    """Alert history, outgoing messages and per-rule state (see ``storage.alert_store``)."""
-    db.execute(
-        """
-        CREATE TABLE alert_messages (
-            message_id TEXT PRIMARY KEY,
-            recipients TEXT NOT NULL,
-            subject TEXT NOT NULL,
-            raw BLOB NOT NULL,
-            status TEXT NOT NULL,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            created TEXT NOT NULL,
-            updated TEXT NOT NULL,
-            next_attempt TEXT,
-            error TEXT,
-            eml_path TEXT
-        )
-        """
-    )
-    db.execute(
-        """
-        CREATE TABLE alert_history (
-            id INTEGER PRIMARY KEY,
-            rule TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            series TEXT NOT NULL,
-            episode TEXT NOT NULL,
-            fired TEXT NOT NULL,
-            title TEXT NOT NULL,
-            observed REAL,
-            expected REAL,
-            period TEXT NOT NULL DEFAULT '',
-            detail TEXT NOT NULL DEFAULT '{}',
-            item_ids TEXT NOT NULL DEFAULT '[]',
-            held INTEGER NOT NULL DEFAULT 0,
-            message_id TEXT REFERENCES alert_messages(message_id),
-            UNIQUE (rule, series, episode)
-        )
-        """
-    )
-    db.execute(
-        """
-        CREATE TABLE alert_state (
-            rule TEXT NOT NULL,
-            series TEXT NOT NULL,
-            last_fired TEXT,
-            watermark INTEGER,
-            PRIMARY KEY (rule, series)
-        ) WITHOUT ROWID
-        """
-    )
-    db.execute("CREATE INDEX idx_alert_history_fired ON alert_history(fired)")
-    db.execute("CREATE INDEX idx_alert_messages_status ON alert_messages(status)")
-
-
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _aggregates, _alerts]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _aggregates]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

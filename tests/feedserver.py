@@ -12,7 +12,11 @@ module in ``pytest_plugins``)::
 
 A route answers with ``status``, ``headers`` and ``body`` after waiting
 ``delay`` seconds before the status line; with ``drip`` > 0 the body goes
-out ``chunk`` bytes at a time, ``drip`` seconds apart. ``handler`` (a
+out ``chunk`` bytes at a time, ``drip`` seconds apart; with ``close`` the
+connection is closed once the body is written (with a Content-Length larger
+than the body, a transfer broken off); with ``header_drip`` > 0 filler
+header lines go out one at a time, ``header_drip`` seconds apart, for as
+long as the server runs (headers that never end). ``handler`` (a
 function of the ``RecordedRequest``) returns the ``Route`` to answer with,
 for answers that depend on the request. Unknown paths answer 404.
 Content-Length is set from the body unless the route sets it. Every request
@@ -45,6 +49,8 @@ class Route:
     drip: float = 0.0  # seconds between body chunks; 0 sends the body at once
     chunk: int = 1  # bytes per drip
     handler: Callable[[RecordedRequest], Route] | None = None
+    close: bool = False  # close the connection after the body
+    header_drip: float = 0.0  # seconds between endless filler header lines
 
 
 class FeedServer:
@@ -79,9 +85,13 @@ class FeedServer:
         drip: float = 0.0,
         chunk: int = 1,
         handler: Callable[[RecordedRequest], Route] | None = None,
+        close: bool = False,
+        header_drip: float = 0.0,
     ) -> str:
         """Answer ``path`` as a ``Route`` with these fields; returns the full URL."""
-        self.routes[path] = Route(status, body, headers or {}, delay, drip, chunk, handler)
+        self.routes[path] = Route(
+            status, body, headers or {}, delay, drip, chunk, handler, close, header_drip
+        )
         return self.url(path)
 
     def redirect(self, path: str, to: str, status: int = 302) -> str:
@@ -121,6 +131,14 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
         def _answer(self, route: Route) -> None:
             if route.delay and server.stopping.wait(route.delay):
                 return
+            if route.header_drip:
+                self.wfile.write(f"HTTP/1.1 {route.status} OK\r\n".encode())
+                line = 0
+                while not server.stopping.wait(route.header_drip):
+                    self.wfile.write(f"X-Filler-{line}: still coming\r\n".encode())
+                    self.wfile.flush()
+                    line += 1
+                return
             self.send_response(route.status)
             names = {name.lower() for name in route.headers}
             for name, value in route.headers.items():
@@ -128,6 +146,7 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             if "content-length" not in names:
                 self.send_header("Content-Length", str(len(route.body)))
             self.end_headers()
+            self.close_connection = route.close
             if not route.drip:
                 self.wfile.write(route.body)
                 return

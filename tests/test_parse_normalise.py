@@ -92,9 +92,20 @@ def test_content_location_header_is_the_base_for_relative_links() -> None:
     assert parsed.entries[1].link == "https://mirror.example.net/x/story-2.html"
 
 
-def test_json_is_not_a_feed() -> None:
+def test_json_other_than_json_feed_is_not_a_feed() -> None:
     with pytest.raises(ParseError, match="looks like JSON"):
-        parse_feed(fetched_body(b'{"version": "https://jsonfeed.org/version/1.1", "items": []}'))
+        parse_feed(fetched_body(b'{"version": "2.0", "items": []}'))
+
+
+def test_json_feed_is_read() -> None:
+    body = b"""{"version": "https://jsonfeed.org/version/1.1", "title": "J", "language": "fr",
+      "items": [{"id": "1", "url": "/a", "title": "T", "content_html": "<p>x</p>",
+                 "date_published": "2025-05-01T10:00:00+02:00"}, "junk"]}"""
+    parsed = parse_feed(fetched_body(body))
+    assert (parsed.title, parsed.lang, len(parsed.entries)) == ("J", "fr", 1)
+    entry = parsed.entries[0]
+    assert entry.link == "https://news.example.org/a" and entry.guid == "1"
+    assert entry.published == datetime(2025, 5, 1, 8, tzinfo=UTC)
 
 
 def test_whitespace_only_body_is_empty() -> None:
