@@ -18,6 +18,13 @@ Tables:
 - ``rules_versions``: every rules file content hash ever applied.
 - ``fetch_log``: one row per poll of a feed.
 - ``items_fts``: FTS5 over items' title and summary, kept by triggers.
+- ``alert_history``, ``alert_messages``, ``alert_state``: alerts fired (one row
+  per rule, series and episode), the emails carrying them (Message-ID recorded
+  before sending, delivery status) and each rule's cooldown and watermark.
+- ``item_revisions``: an item's earlier versions (title, summary, url),
+  one row each time the feed that first carried it changed it under the
+  same id (e.g. a corrected headline under the same GUID), with when it
+  was replaced. The ``items`` row always holds the latest version.
 - Aggregates (``storage.aggregates`` keeps them; triggers only note what
   changed): ``stories`` (near-duplicate items clustered; ``id`` is the first
   item's id, ``day`` its UTC day; item and distinct-outlet counts, first
@@ -181,6 +188,61 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
 
 
+def _alerts(db: sqlite_utils.Database) -> None:
+    """Alert history, outgoing messages and per-rule state (see ``storage.alert_store``)."""
+    db.execute(
+        """
+        CREATE TABLE alert_messages (
+            message_id TEXT PRIMARY KEY,
+            recipients TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            raw BLOB NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            next_attempt TEXT,
+            error TEXT,
+            eml_path TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE alert_history (
+            id INTEGER PRIMARY KEY,
+            rule TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            series TEXT NOT NULL,
+            episode TEXT NOT NULL,
+            fired TEXT NOT NULL,
+            title TEXT NOT NULL,
+            observed REAL,
+            expected REAL,
+            period TEXT NOT NULL DEFAULT '',
+            detail TEXT NOT NULL DEFAULT '{}',
+            item_ids TEXT NOT NULL DEFAULT '[]',
+            held INTEGER NOT NULL DEFAULT 0,
+            message_id TEXT REFERENCES alert_messages(message_id),
+            UNIQUE (rule, series, episode)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE alert_state (
+            rule TEXT NOT NULL,
+            series TEXT NOT NULL,
+            last_fired TEXT,
+            watermark INTEGER,
+            PRIMARY KEY (rule, series)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX idx_alert_history_fired ON alert_history(fired)")
+    db.execute("CREATE INDEX idx_alert_messages_status ON alert_messages(status)")
+
+
 def _aggregates(db: sqlite_utils.Database) -> None:
     """Stories and daily aggregates (see the module docstring), and the triggers that mark
     what ``storage.aggregates.refresh_aggregates`` must redo. Existing data is all pending."""
@@ -232,7 +294,28 @@ def _aggregates(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _aggregates]
+def _item_revisions(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS item_revisions (
+            id INTEGER PRIMARY KEY,
+            item_id TEXT NOT NULL REFERENCES items(id),
+            title TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            url TEXT,
+            replaced TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS idx_item_revisions_item ON item_revisions(item_id, id)")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1,
+    _aggregates,
+    _alerts,
+    _item_revisions,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
