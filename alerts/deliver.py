@@ -28,7 +28,7 @@ from typing import Protocol
 
 import sqlite_utils
 
-from storage.alert_store import MessageRow, update_message
+from storage.alert_store import MessageRow, claim_message, update_message
 from tensionwatch.config import SmtpSettings
 
 Sleep = Callable[[float], None]
@@ -160,8 +160,10 @@ def deliver_message(
     clock: Callable[[], datetime],
     sleep: Sleep,
 ) -> str:
-    """Try to send a recorded message (a few attempts with back-off); return its new status."""
-    update_message(db, message.message_id, "sending", clock())
+    """Try to send a recorded message (a few attempts with back-off); return its new status
+    (``skipped`` when another evaluation is already sending it)."""
+    if not claim_message(db, message.message_id, clock()):
+        return "skipped"
     attempts = message.attempts
     delays = list(RETRY_DELAYS)
     while True:

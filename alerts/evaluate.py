@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
@@ -61,6 +62,7 @@ from tensionwatch.config import Settings
 log = logging.getLogger(__name__)
 
 AlertRecord = AlertHistoryRow
+_RUNNING = threading.Lock()  # one evaluation at a time in this process (jobs run on threads)
 
 
 def load_alert_rules(settings: Settings) -> tuple[AlertRule, ...]:
@@ -222,7 +224,7 @@ def deliver_due(
     transport = transport or SmtpTransport(settings.smtp)
     for message in list_due_messages(db, clock()):
         status = deliver_message(db, message, transport, settings.smtp.mail_from, clock, sleep)
-        if status != "sent":
+        if status not in ("sent", "skipped"):
             log.warning("alert email %s: %s", message.subject, status)
 
 
@@ -239,6 +241,19 @@ def run_alerts(
     """Evaluate every enabled rule at ``now``, record and deliver; return the new alerts
     (with their delivery status after this run)."""
     rules = load_alert_rules(settings) if rules is None else rules
+    with _RUNNING:
+        return _run(db, settings, now, rules, transport, sleep, clock or (lambda: now))
+
+
+def _run(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    now: datetime,
+    rules: Sequence[AlertRule],
+    transport: Transport | None,
+    sleep: Sleep,
+    clock: Callable[[], datetime],
+) -> list[AlertRecord]:
     by_name = {rule.name: rule for rule in rules}
     mark_interrupted_sends(db, now)
     dashboard = dashboard_base(settings)
@@ -251,5 +266,5 @@ def run_alerts(
         if alert.delivery_status != "held":
             queue_message(db, settings, [alert], rule.to, by_name, now)
     release_held(db, settings, by_name, now)
-    deliver_due(db, settings, clock or (lambda: now), transport, sleep)
+    deliver_due(db, settings, clock, transport, sleep)
     return get_alerts(db, new)

@@ -97,7 +97,7 @@ def render_text(views: Sequence[AlertView]) -> str:
 
 def _item_html(item: Evidence) -> str:
     e = html.escape
-    title = e(item.title)
+    title = e(clean_header(item.title, 300))
     url = http_only(item.url)
     linked = f'<a href="{e(url, quote=True)}">{title}</a>' if url else title
     outlets = f"{item.outlets} outlet{'s' if item.outlets != 1 else ''}"

@@ -9,15 +9,43 @@ sent is in the database, not in the scheduler.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
 
+import sqlite_utils
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from alerts.evaluate import load_alert_rules, run_alerts
 from alerts.rules import WEEKDAYS, AlertRule
+from model import TensionwatchError
+from tensionwatch.config import Settings
 
+log = logging.getLogger(__name__)
 EVALUATE_JOB = "alerts:evaluate"
+Connect = Callable[[], AbstractContextManager[sqlite_utils.Database]]
+
+
+def make_alert_job(
+    connect: Connect, settings: Settings, clock: Callable[[], datetime]
+) -> Callable[[], None]:
+    """A job that opens its own connection and runs every rule once. The rules are
+    validated now (a bad rule stops start-up); a failure later is logged, never raised:
+    alerts must not break collection."""
+    rules = load_alert_rules(settings)
+
+    def evaluate() -> None:
+        try:
+            with connect() as db:
+                for alert in run_alerts(db, settings, clock(), rules=rules):
+                    log.info("alert %s: %s (%s)", alert.rule, alert.title, alert.delivery_status)
+        except TensionwatchError as e:
+            log.error("alert evaluation failed: %s", e)
+
+    return evaluate
 
 
 def add_alert_jobs(

@@ -245,6 +245,17 @@ def update_message(
     )
 
 
+def claim_message(db: sqlite_utils.Database, message_id: str, now: datetime) -> bool:
+    """Mark a waiting message ``sending``; ``False`` when another evaluation got it first
+    (one atomic UPDATE, so two evaluations can never both send it)."""
+    cursor = db.execute(
+        """UPDATE alert_messages SET status = 'sending', updated = ?
+           WHERE message_id = ? AND status IN ('pending', 'deferred')""",
+        [to_iso(now), message_id],
+    )
+    return cursor.rowcount == 1
+
+
 def _message(row: Sequence[Any]) -> MessageRow:
     return MessageRow(
         row[0],

@@ -359,3 +359,39 @@ def test_digest_goes_out_once_at_its_local_time(write_config: WriteConfig, tmp_p
     why = "\n".join(digest.detail["why"])
     assert "Morocco–Algeria: index" in why
     assert "1 alerts in the period" in why and "ma-dz-busy" not in why  # subjects, not names
+
+
+def test_collector_job_evaluates_on_its_own_connection_and_never_raises(
+    write_config: WriteConfig, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from collections.abc import Iterator
+    from contextlib import contextmanager
+
+    from alerts.schedule import make_alert_job
+    from storage.alert_store import claim_message
+    from storage.db import open_database as open_db
+
+    build_database(tmp_path / "tw.db", sample_items(), sample_feeds())
+    settings = make_settings(write_config, tmp_path, THRESHOLD_RULE)
+
+    @contextmanager
+    def connect() -> Iterator[object]:
+        db = open_db(settings.database)
+        try:
+            yield db
+        finally:
+            db.conn.close()
+
+    job = make_alert_job(connect, settings, lambda: AT_SPIKE)  # type: ignore[arg-type]
+    job()
+    job()
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
+    db = open_db(settings.database)
+    message_id = list_alert_history(db)[0].message_id
+    assert message_id is not None
+    assert not claim_message(db, message_id, AT_SPIKE)  # an outbox message is never sent
+    db.conn.close()
+
+    (tmp_path / "tw.db").write_bytes(b"not a database")
+    job()  # a broken database is logged, not raised
+    assert "alert evaluation failed" in caplog.text
