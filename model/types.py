@@ -119,6 +119,14 @@ class Match:
     end: int
     text: str  # original[start:end]
     weight: float = 0.0  # the category weight (0 for actors)
+    # where the match sits: title matches weigh ``title_factor`` (2 by default),
+    # summary matches 1 in the first sentence, then decay (see docs/rules.md)
+    factor: float = 1.0
+
+    @property
+    def score(self) -> float:
+        """The category weight scaled by the match's position."""
+        return self.weight * self.factor
 
 
 @dataclass(frozen=True)
@@ -129,6 +137,18 @@ class Tagging:
     categories: tuple[str, ...]
     matches: tuple[Match, ...]
     rules_version: str
+
+    def category_scores(self) -> dict[str, float]:
+        """Per category, the weight times the best-placed match's factor.
+
+        A category named in the headline weighs more than one named deep in
+        the summary; the sign is the category's (escalation or de-escalation).
+        """
+        scores: dict[str, float] = {}
+        for m in self.matches:
+            if m.kind == "category" and abs(m.score) > abs(scores.get(m.target, 0.0)):
+                scores[m.target] = m.score
+        return scores
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,14 @@ few character tests, with a regular expression only for phrases that have a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
 import ahocorasick
 
 from tagging.ruleset import RuleSet
-from tagging.terms import LONGEST_PREFIX, Tail, TermPattern
+from tagging.terms import LONGEST_PREFIX, NO_PREFIX, Tail, TermPattern
 
 TERM = 0  # a rule's own term (``terms`` or ``cased``)
 EXCEPT = 1  # a rule's ``except`` phrase
@@ -58,8 +59,49 @@ def iter_patterns(rules: RuleSet) -> Iterator[tuple[Slot, TermPattern]]:
                 yield Slot(CONTEXT, c, t), pattern
 
 
+# A find, as ``scan`` reports it: field index, start, end, owner index, term index.
+Find = tuple[int, int, int, int, int]
+_Entry = tuple[frozenset[str], int, int, int]  # prefixes allowed, kind, owner, term
+
+
+class _Key(NamedTuple):
+    """What the automaton stores for one literal key: every pattern behind it, pre-sorted.
+
+    Patterns of one key share its length and its left check; an EXACT pattern
+    is the key itself, so its right-boundary test is the same for all of them
+    and runs once per find.
+    """
+
+    length: int
+    left_check: bool
+    right_check: bool  # for the EXACT patterns
+    any_prefix: bool  # some pattern accepts an attached prefix
+    exact: tuple[_Entry, ...]
+    word: tuple[_Entry, ...]
+    regex: tuple[tuple[re.Pattern[str], _Entry], ...]
+
+
+def _compile_key(key: str, entries: list[tuple[Slot, TermPattern]]) -> _Key:
+    def entry(slot: Slot, p: TermPattern) -> _Entry:
+        return (p.prefixes, slot.kind, slot.owner, slot.term)
+
+    return _Key(
+        length=len(key),
+        left_check=entries[0][1].left_check,
+        right_check=any(p.right_check for _, p in entries if p.tail is Tail.EXACT),
+        any_prefix=any(p.prefixes != NO_PREFIX for _, p in entries),
+        exact=tuple(entry(s, p) for s, p in entries if p.tail is Tail.EXACT),
+        word=tuple(entry(s, p) for s, p in entries if p.tail is Tail.WORD),
+        regex=tuple(
+            (p.regex, entry(s, p))
+            for s, p in entries
+            if p.tail is Tail.REGEX and p.regex is not None
+        ),
+    )
+
+
 class Matcher:
-    """All terms of a rule set, compiled once; ``find_hits`` is safe to call from threads."""
+    """All terms of a rule set, compiled once; safe to call from several threads."""
 
     def __init__(self, rules: RuleSet) -> None:
         by_key: dict[str, list[tuple[Slot, TermPattern]]] = {}
@@ -69,33 +111,105 @@ class Matcher:
                 entries.append((slot, pattern))
         self._automaton = ahocorasick.Automaton()
         for key, entries in by_key.items():
-            left_check = entries[0][1].left_check
-            self._automaton.add_word(key, (len(key), left_check, tuple(entries)))
+            compiled = _compile_key(key, entries)
+            # the common shapes get short tuples that scan's fast branches tell
+            # apart by their length: whole words or phrases without prefixes
+            # (2), and one-word wildcards without prefixes (3)
+            slots = tuple(entry[1:] for entry in compiled.exact + compiled.word)
+            if _is_plain(compiled) and not compiled.word:
+                self._automaton.add_word(key, (compiled.length, slots))
+            elif _is_plain(compiled) and not compiled.exact and " " not in key:
+                self._automaton.add_word(key, (compiled.length, slots, None))
+            else:
+                self._automaton.add_word(key, compiled)
         if by_key:
             self._automaton.make_automaton()
         self._empty = not by_key
 
     def find_hits(self, text: str) -> list[Hit]:
         """Every match of every term in folded ``text``, in no particular order."""
+        found: tuple[list[Find], list[Find], list[Find]] = ([], [], [])
+        self.scan(text, 0, found)
+        return [
+            Hit(start, end, Slot(kind, owner, term))
+            for kind, finds in enumerate(found)
+            for _, start, end, owner, term in finds
+        ]
+
+    def scan(self, text: str, field: int, out: tuple[list[Find], list[Find], list[Find]]) -> None:
+        """Append every match in folded ``text`` to ``out[kind]`` as a ``Find``.
+
+        ``out`` is indexed by slot kind (TERM, EXCEPT, CONTEXT), so the tagger
+        gets its candidates, except phrases and context terms already apart.
+        This is the hot loop of tagging: it does only character tests.
+        """
         if self._empty:
-            return []
-        hits: list[Hit] = []
+            return
+        add = (out[0].append, out[1].append, out[2].append)
         n = len(text)
-        for last, (key_len, left_check, entries) in self._automaton.iter(text):
-            start = last - key_len + 1
+        for last, value in self._automaton.iter(text):
             end = last + 1
-            prefix: str | None = ""
-            if left_check and start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
-                prefix = _attached_prefix(text, start)
-                if prefix is None:
+            size = len(value)
+            if size == 2:
+                length, slots = value
+                start = end - length
+                if (start and (text[start - 1].isalnum() or text[start - 1] == "_")) or (
+                    end < n and (text[end].isalnum() or text[end] == "_")
+                ):
                     continue
-            for slot, pattern in entries:
-                if prefix not in pattern.prefixes:
+                for kind, owner, term in slots:
+                    add[kind]((field, start, end, owner, term))
+                continue
+            if size == 3:
+                length, slots, _ = value
+                start = end - length
+                if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
                     continue
-                stop = _term_end(text, n, start, end, pattern)
-                if stop >= 0:
-                    hits.append(Hit(start, stop, slot))
-        return hits
+                while end < n and (text[end].isalnum() or text[end] == "_"):
+                    end += 1
+                for kind, owner, term in slots:
+                    add[kind]((field, start, end, owner, term))
+                continue
+            length, left_check, right_check, any_prefix, exact, word, regex = value
+            start = end - length
+            prefix = ""
+            if left_check and start > 0:
+                c = text[start - 1]
+                if c.isalnum() or c == "_":
+                    if not any_prefix:
+                        continue
+                    attached = _attached_prefix(text, start)
+                    if attached is None:
+                        continue
+                    prefix = attached
+            if exact and not (
+                right_check and end < n and (text[end].isalnum() or text[end] == "_")
+            ):
+                for prefixes, kind, owner, term in exact:
+                    if prefix in prefixes:
+                        add[kind]((field, start, end, owner, term))
+            if word:
+                stop = end
+                while stop < n and (text[stop].isalnum() or text[stop] == "_"):
+                    stop += 1
+                for prefixes, kind, owner, term in word:
+                    if prefix in prefixes:
+                        add[kind]((field, start, stop, owner, term))
+            for pattern, (prefixes, kind, owner, term) in regex:
+                if prefix in prefixes:
+                    m = pattern.match(text, start)
+                    if m is not None:
+                        add[kind]((field, start, m.end(), owner, term))
+
+
+def _is_plain(key: _Key) -> bool:
+    """No regex tails, no attached prefixes, a word character at each end of the key."""
+    return (
+        not key.regex
+        and not key.any_prefix
+        and key.left_check
+        and (key.right_check or not key.exact)
+    )
 
 
 def _is_word(c: str) -> bool:
@@ -110,18 +224,3 @@ def _attached_prefix(text: str, start: int) -> str | None:
         if start - j > LONGEST_PREFIX:
             return None
     return text[j:start]
-
-
-def _term_end(text: str, n: int, start: int, end: int, pattern: TermPattern) -> int:
-    """Where the term found at ``start`` ends, or -1 when it does not match there."""
-    if pattern.tail is Tail.EXACT:
-        if pattern.right_check and end < n and (text[end].isalnum() or text[end] == "_"):
-            return -1
-        return end
-    if pattern.tail is Tail.WORD:
-        while end < n and _is_word(text[end]):
-            end += 1
-        return end
-    assert pattern.regex is not None
-    found = pattern.regex.match(text, start)
-    return found.end() if found else -1

@@ -28,7 +28,8 @@ from tagging.terms import TermError, compile_term
 from tagging.yamltree import Problems
 
 FORMAT = 1
-TOP_KEYS = ("format", "declare", "contexts", "actors", "categories")
+TOP_KEYS = ("format", "declare", "contexts", "scoring", "actors", "categories")
+SCORING_KEYS = ("title_factor", "summary_decay")
 DECLARE_KEYS = ("actors", "categories")
 ACTOR_KEYS = ("rules", "note")
 CATEGORY_KEYS = ("weight", "requires_actor", "rules", "note")
@@ -50,6 +51,8 @@ RULE_ID = re.compile(r"[a-z0-9][a-z0-9_.-]*\Z")
 TAXONOMY_ID = re.compile(r"[a-z][a-z0-9_]*\Z")
 LANG = re.compile(r"[a-z]{2,3}\Z")
 DEFAULT_WITHIN = 3  # words
+DEFAULT_TITLE_FACTOR = 2.0
+DEFAULT_SUMMARY_DECAY = 0.5
 
 
 def load_rules(path: str | os.PathLike[str]) -> RuleSet:
@@ -91,6 +94,8 @@ def parse_rules(source: str, path: Path, version: str | None = None) -> RuleSet:
         actor_ids=reader.actor_ids,
         category_ids=reader.category_ids,
         weights=reader.weights,
+        title_factor=reader.title_factor,
+        summary_decay=reader.summary_decay,
     )
 
 
@@ -104,6 +109,8 @@ class _Reader:
         self.actor_ids: tuple[str, ...] = SEEDED_ACTORS
         self.category_ids: tuple[str, ...] = SEEDED_CATEGORIES
         self.weights: dict[str, float] = dict(SEEDED_WEIGHTS)
+        self.title_factor = DEFAULT_TITLE_FACTOR
+        self.summary_decay = DEFAULT_SUMMARY_DECAY
 
     def read(self, root: Node) -> tuple[Rule, ...]:
         items = yt.mapping(root, "top level", self.problems)
@@ -114,6 +121,8 @@ class _Reader:
             self._declare(top["declare"])
         if "contexts" in top:
             self._contexts(top["contexts"])
+        if "scoring" in top:
+            self._scoring(top["scoring"])
         rules: list[Rule] = []
         if "actors" in top:
             rules += self._section(top["actors"], ACTOR)
@@ -149,6 +158,26 @@ class _Reader:
                 self.actor_ids = tuple(known)
             elif key == "categories":
                 self.category_ids = tuple(known)
+
+    def _scoring(self, node: Node) -> None:
+        items = yt.mapping(node, "scoring", self.problems)
+        yt.check_keys(items, SCORING_KEYS, "scoring", self.problems)
+        for key, _, value in items:
+            if key not in SCORING_KEYS:
+                continue
+            number = yt.number(value, "scoring", key, self.problems)
+            if number is None:
+                continue
+            if key == "title_factor":
+                if number <= 0:
+                    reason = f"title_factor must be above 0, got {number:g}"
+                    self.problems.add(value, "scoring", reason)
+                self.title_factor = number
+            elif key == "summary_decay":
+                if number < 0:
+                    reason = f"summary_decay must be 0 or more, got {number:g}"
+                    self.problems.add(value, "scoring", reason)
+                self.summary_decay = number
 
     def _contexts(self, node: Node) -> None:
         for name, name_node, value in yt.mapping(node, "contexts", self.problems):

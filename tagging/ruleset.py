@@ -68,6 +68,10 @@ class RuleSet:
     actor_ids: tuple[str, ...]  # seeded and declared
     category_ids: tuple[str, ...]
     weights: dict[str, float] = field(default_factory=dict, compare=False)
+    # position factors of a match (``model.Match.factor``): a title match weighs
+    # ``title_factor``; a summary match in sentence k (from 0) 1 / (1 + decay * k)
+    title_factor: float = 2.0
+    summary_decay: float = 0.5
 
     @property
     def rule_count(self) -> int:

@@ -27,15 +27,16 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from model import Match, Tagging
-from tagging.matcher import CONTEXT, EXCEPT, Hit, Matcher
+from tagging.matcher import Find, Hit, Matcher
 from tagging.ruleset import ACTOR, Rule, RuleSet
 from tagging.terms import body_regex
 from tagging.text import SENTENCE_END, WORD, NormalisedText, normalise_keep_case, normalise_text
 
 FIELDS = ("title", "summary")
+_start = re.Match.start
 
 
 class HitFinder(Protocol):
@@ -47,23 +48,28 @@ class _Field:
     name: str
     original: str
     folded: NormalisedText
-    hits: list[Hit]
     _word_starts: list[int] | None = field(default=None)
     _sentence_ends: list[int] | None = field(default=None)
 
     def word_span(self, start: int, end: int) -> tuple[int, int]:
         """Indices of the first and last words of ``folded.text[start:end]``."""
         if self._word_starts is None:
-            self._word_starts = [m.start() for m in WORD.finditer(self.folded.text)]
+            self._word_starts = list(map(_start, WORD.finditer(self.folded.text)))
         return (
             bisect_right(self._word_starts, start) - 1,
             bisect_right(self._word_starts, end - 1) - 1,
         )
 
+    def sentence_index(self, position: int) -> int:
+        """How many sentences end before ``position`` (0 in the first sentence)."""
+        if self._sentence_ends is None:
+            self._sentence_ends = list(map(_start, SENTENCE_END.finditer(self.folded.text)))
+        return bisect_left(self._sentence_ends, position)
+
     def sentence_break(self, start: int, end: int) -> bool:
         """True when a sentence ends between ``start`` and ``end``."""
         if self._sentence_ends is None:
-            self._sentence_ends = [m.start() for m in SENTENCE_END.finditer(self.folded.text)]
+            self._sentence_ends = list(map(_start, SENTENCE_END.finditer(self.folded.text)))
         i = bisect_left(self._sentence_ends, start)
         return i < len(self._sentence_ends) and self._sentence_ends[i] < end
 
@@ -83,32 +89,102 @@ def _lang(lang: str) -> str:
     return re.split(r"[-_]", lang.strip().lower(), maxsplit=1)[0]
 
 
+class _RulePlan(NamedTuple):
+    """A rule's decisions, precomputed so that ``tag`` does set tests, not lookups."""
+
+    rule: Rule
+    item_checks: bool  # unless or only_with: decided once per item
+    position_checks: bool  # strict_lang, cased, except, *_near: decided per match
+    strict_lang: bool
+    cased: frozenset[int]  # indices of cased terms
+    has_except: bool
+    unless: frozenset[int]  # context indices
+    only_with: frozenset[int]
+    unless_near: frozenset[int]
+    only_near: frozenset[int]
+    within: int
+
+
+def _plan(rule: Rule, names: dict[str, int]) -> _RulePlan:
+    def ids(group: tuple[str, ...]) -> frozenset[int]:
+        return frozenset(names[n] for n in group)
+
+    cased = frozenset(t for t, term in enumerate(rule.terms) if term.cased)
+    return _RulePlan(
+        rule=rule,
+        item_checks=bool(rule.unless or rule.only_with),
+        position_checks=bool(
+            rule.strict_lang or cased or rule.excepts or rule.unless_near or rule.only_near
+        ),
+        strict_lang=rule.strict_lang,
+        cased=cased,
+        has_except=bool(rule.excepts),
+        unless=ids(rule.unless),
+        only_with=ids(rule.only_with),
+        unless_near=ids(rule.unless_near),
+        only_near=ids(rule.only_near),
+        within=rule.within,
+    )
+
+
+_Finds = tuple[list[Find], list[Find], list[Find]]
+
+
+class _HitScanner:
+    """Adapts any ``HitFinder`` (the reference regex matcher) to ``Matcher.scan``."""
+
+    def __init__(self, finder: HitFinder) -> None:
+        self.finder = finder
+
+    def scan(self, text: str, field: int, out: _Finds) -> None:
+        for start, end, (kind, owner, term) in self.finder.find_hits(text):
+            out[kind].append((field, start, end, owner, term))
+
+
 class Tagger:
     """A rule set compiled once; ``tag`` may be called from several threads."""
 
     def __init__(self, rules: RuleSet, finder: HitFinder | None = None) -> None:
         self.rules = rules
-        self._finder: HitFinder = finder if finder is not None else Matcher(rules)
+        self._scanner: Matcher | _HitScanner = (
+            Matcher(rules) if finder is None else _HitScanner(finder)
+        )
         names = {context.name: i for i, context in enumerate(rules.contexts)}
-        self._checks = [
-            tuple(
-                (tuple(names[n] for n in group), within, veto)
-                for group, within, veto in (
-                    (rule.unless, None, True),
-                    (rule.unless_near, rule.within, True),
-                    (rule.only_with, None, False),
-                    (rule.only_near, rule.within, False),
-                )
-                if group
-            )
-            for rule in rules.rules
+        self._plans = [_plan(rule, names) for rule in rules.rules]
+        self._is_actor = [rule.kind == ACTOR for rule in rules.rules]
+        # per context, the rules it vetoes anywhere (unless) or may veto nearby
+        # (unless_near); the rules that need a context (only_with, only_near)
+        self._vetoed_by: list[set[int]] = [set() for _ in rules.contexts]
+        self._near_vetoed_by: list[set[int]] = [set() for _ in rules.contexts]
+        for r, plan in enumerate(self._plans):
+            for c in plan.unless:
+                self._vetoed_by[c].add(r)
+            for c in plan.unless_near:
+                self._near_vetoed_by[c].add(r)
+        self._requiring = [
+            (r, group)
+            for r, plan in enumerate(self._plans)
+            for group in (plan.only_with, plan.only_near)
+            if group
         ]
+        self._always_checked = {r for r, p in enumerate(self._plans) if p.cased or p.only_near}
+        self._with_except = {r for r, p in enumerate(self._plans) if p.has_except}
+        self._strict_lang = {r for r, p in enumerate(self._plans) if p.strict_lang}
+        self._target = [rule.target for rule in rules.rules]
+        self._requires_actor = [rule.requires_actor for rule in rules.rules]
         self._cased: dict[tuple[int, int], re.Pattern[str]] = {}
         for r, rule in enumerate(rules.rules):
             for t, term in enumerate(rule.terms):
                 if term.cased:
                     kept = normalise_keep_case(term.text).strip()
                     self._cased[(r, t)] = re.compile(body_regex(kept))
+        order = sorted(range(len(rules.rules)), key=lambda r: rules.rules[r].id)
+        self._rank = [0] * len(order)  # rule index -> place of its id in sorted order
+        for place, r in enumerate(order):
+            self._rank[r] = place
+        self._title_factor = rules.title_factor
+        self._decay = rules.summary_decay
+        self._empty = Tagging(actors=(), categories=(), matches=(), rules_version=rules.version)
 
     @property
     def version(self) -> str:
@@ -116,46 +192,43 @@ class Tagger:
 
     def tag(self, title: str, summary: str, lang: str = "") -> Tagging:
         """Tag one item; see the module docstring for the order of decisions."""
-        fields = []
-        for name, original in zip(FIELDS, (title, summary), strict=True):
-            folded = normalise_text(original)
-            fields.append(_Field(name, original, folded, self._finder.find_hits(folded.text)))
-        contexts: dict[int, list[tuple[int, int, int]]] = {}
-        excepts: dict[tuple[int, int], list[tuple[int, int]]] = {}
-        candidates: list[tuple[int, Hit]] = []
-        for f_index, f in enumerate(fields):
-            for hit in f.hits:
-                kind, owner, _ = hit.slot
-                if kind == CONTEXT:
-                    contexts.setdefault(owner, []).append((f_index, hit.start, hit.end))
-                elif kind == EXCEPT:
-                    excepts.setdefault((f_index, owner), []).append((hit.start, hit.end))
-                else:
-                    candidates.append((f_index, hit))
-        item_lang = _lang(lang)
-        kept: list[tuple[int, Hit, Rule]] = []
-        for f_index, hit in candidates:
-            r = hit.slot.owner
-            rule = self.rules.rules[r]
-            term = rule.terms[hit.slot.term]
-            f = fields[f_index]
-            if rule.strict_lang and item_lang and term.lang != item_lang:
-                continue
-            if term.cased and not self._case_holds(f, hit, r):
-                continue
-            spans = excepts.get((f_index, r), ())
-            if any(s <= hit.start and hit.end <= e for s, e in spans):
-                continue
-            if any(
-                _context_close(fields, f_index, hit, wanted, within, contexts) == veto
-                for wanted, within, veto in self._checks[r]
+        folded_title, folded_summary = normalise_text(title), normalise_text(summary)
+        found: _Finds = ([], [], [])
+        self._scanner.scan(folded_title.text, 0, found)
+        self._scanner.scan(folded_summary.text, 1, found)
+        candidates, excepts, contexts = found
+        if not candidates:
+            return self._empty
+        fields = (
+            _Field("title", title, folded_title),
+            _Field("summary", summary, folded_summary),
+        )
+        item_lang = _lang(lang) if lang else ""
+        present = {c[3] for c in contexts}
+        dropped, checked = self._sort_rules(present, {e[3] for e in excepts}, item_lang)
+        kept: list[Find] = []
+        seen: set[tuple[int, int]] = set()
+        nested = False  # a rule matched twice in one field: matches may nest
+        for candidate in candidates:
+            r = candidate[3]
+            if r in dropped or (
+                r in checked
+                and not self._position_holds(candidate, fields, item_lang, excepts, contexts)
             ):
                 continue
-            kept.append((f_index, hit, rule))
-        actors = {rule.target for _, _, rule in kept if rule.kind == ACTOR}
+            kept.append(candidate)
+            pair = (r, candidate[0])
+            if pair in seen:
+                nested = True
+            seen.add(pair)
+        if nested:
+            kept = _outermost(kept)
+        is_actor, target = self._is_actor, self._target
+        actors = {target[k[3]] for k in kept if is_actor[k[3]]}
         if not actors:
-            kept = [k for k in kept if not k[2].requires_actor]
-        matches = _matches(fields, _outermost(kept))
+            needs_actor = self._requires_actor
+            kept = [k for k in kept if not needs_actor[k[3]]]
+        matches = self._matches(fields, kept)
         return Tagging(
             actors=tuple(sorted(actors)),
             categories=tuple(sorted({m.target for m in matches if m.kind != ACTOR})),
@@ -163,64 +236,147 @@ class Tagger:
             rules_version=self.rules.version,
         )
 
-    def _case_holds(self, f: _Field, hit: Hit, rule_index: int) -> bool:
-        start, end = f.folded.source_span(hit.start, hit.end)
-        surface = normalise_keep_case(f.original[start:end])
-        return self._cased[(rule_index, hit.slot.term)].fullmatch(surface) is not None
+    def _sort_rules(
+        self, present: set[int], excepted: set[int], item_lang: str
+    ) -> tuple[set[int], set[int]]:
+        """The rules this item vetoes as a whole, and those whose matches need checking.
 
+        ``present`` holds the contexts found in the item and ``excepted`` the
+        rules with an except phrase found in it: sets built once per item, so
+        each candidate match costs two set lookups.
+        """
+        dropped: set[int] = set()
+        checked = set(self._always_checked)
+        for c in present:
+            dropped |= self._vetoed_by[c]
+            checked |= self._near_vetoed_by[c]
+        for r, required in self._requiring:
+            if required.isdisjoint(present):
+                dropped.add(r)
+        checked |= excepted & self._with_except
+        if item_lang:
+            checked |= self._strict_lang
+        return dropped, checked
 
-def _context_close(
-    fields: list[_Field],
-    f_index: int,
-    hit: Hit,
-    wanted: tuple[int, ...],
-    within: int | None,
-    contexts: dict[int, list[tuple[int, int, int]]],
-) -> bool:
-    for c in wanted:
-        for c_field, c_start, c_end in contexts.get(c, ()):
-            if within is None:
-                return True
-            if c_field != f_index:
-                continue
+    def _position_holds(
+        self,
+        candidate: Find,
+        fields: tuple[_Field, _Field],
+        item_lang: str,
+        excepts: list[Find],
+        contexts: list[Find],
+    ) -> bool:
+        """Whether a match survives the checks that depend on where it is."""
+        f_index, start, end, r, t = candidate
+        plan = self._plans[r]
+        rule = plan.rule
+        if plan.strict_lang and item_lang and rule.terms[t].lang != item_lang:
+            return False
+        if t in plan.cased and not self._case_holds(fields[f_index], start, end, r, t):
+            return False
+        if plan.has_except:
+            for e_field, e_start, e_end, e_rule, _ in excepts:
+                if e_rule == r and e_field == f_index and e_start <= start and end <= e_end:
+                    return False
+        if plan.unless_near and _near(fields, candidate, plan.unless_near, plan.within, contexts):
+            return False
+        return not (
+            plan.only_near and not _near(fields, candidate, plan.only_near, plan.within, contexts)
+        )
+
+    def _case_holds(self, f: _Field, start: int, end: int, r: int, t: int) -> bool:
+        s, e = f.folded.source_span(start, end)
+        surface = normalise_keep_case(f.original[s:e])
+        return self._cased[(r, t)].fullmatch(surface) is not None
+
+    def _matches(self, fields: tuple[_Field, _Field], kept: list[Find]) -> tuple[Match, ...]:
+        """Matches with offsets into the original text, by field, start, end and rule id."""
+        placed = []
+        rank = self._rank
+        for f_index, hit_start, hit_end, r, _ in kept:
+            folded = fields[f_index].folded
+            if folded.origin is None:
+                placed.append((f_index, hit_start, hit_end, rank[r], r, hit_start))
+            else:
+                start, end = folded.source_span(hit_start, hit_end)
+                placed.append((f_index, start, end, rank[r], r, hit_start))
+        placed.sort()
+        out = []
+        plans = self._plans
+        for f_index, start, end, _, r, hit_start in placed:
             f = fields[f_index]
-            distance = _distance(f, (hit.start, hit.end), (c_start, c_end))
-            if distance is not None and distance <= within:
-                return True
+            rule = plans[r].rule
+            if f_index == 0:
+                factor = self._title_factor
+            elif self._decay:
+                factor = 1.0 / (1.0 + self._decay * f.sentence_index(hit_start))
+            else:
+                factor = 1.0
+            out.append(
+                _new_match(
+                    {
+                        "rule": rule.id,
+                        "kind": rule.kind,
+                        "target": rule.target,
+                        "field": f.name,
+                        "start": start,
+                        "end": end,
+                        "text": f.original[start:end],
+                        "weight": rule.weight,
+                        "factor": factor,
+                    }
+                )
+            )
+        return tuple(out)
+
+
+def _new_match(values: dict[str, object]) -> Match:
+    """A ``Match`` built without its frozen ``__init__``, which costs a microsecond
+    a match (one ``object.__setattr__`` per field): a tenth of the time of a
+    tagged item. ``values`` must name every field; tests/test_tagging_scoring.py
+    checks the result equals ``Match(**values)``.
+    """
+    match = _object_new(Match)
+    _object_setattr(match, "__dict__", values)
+    return match
+
+
+_object_new = object.__new__
+_object_setattr = object.__setattr__
+if hasattr(Match, "__slots__") or hasattr(Match, "__post_init__"):  # pragma: no cover
+    raise ImportError("model.Match changed shape: rebuild tagging.tagger._new_match")
+
+
+def _near(
+    fields: tuple[_Field, _Field],
+    candidate: Find,
+    wanted: frozenset[int],
+    within: int,
+    contexts: list[Find],
+) -> bool:
+    """True when a term of a ``wanted`` context is within ``within`` words, same sentence."""
+    f_index, start, end, _, _ = candidate
+    f = fields[f_index]
+    for c_field, c_start, c_end, c, _ in contexts:
+        if c_field != f_index or c not in wanted:
+            continue
+        distance = _distance(f, (start, end), (c_start, c_end))
+        if distance is not None and distance <= within:
+            return True
     return False
 
 
-def _outermost(kept: list[tuple[int, Hit, Rule]]) -> list[tuple[int, Hit, Rule]]:
+def _outermost(kept: list[Find]) -> list[Find]:
     """Drop each match that lies inside another match of the same rule in the same field."""
-    ordered = sorted(kept, key=lambda k: (k[2].id, k[0], k[1].start, -k[1].end))
-    out: list[tuple[int, Hit, Rule]] = []
-    for item in ordered:
-        f_index, hit, rule = item
-        if out:
-            p_index, p_hit, p_rule = out[-1]
-            same = p_rule.id == rule.id and p_index == f_index
-            if same and p_hit.start <= hit.start and hit.end <= p_hit.end:
-                continue
-        out.append(item)
+    if len(kept) < 2:
+        return kept
+    ordered = sorted([(r, f, start, -end, t) for f, start, end, r, t in kept])
+    out: list[Find] = []
+    p_rule = p_field = p_start = p_end = -1
+    for r, f, start, neg_end, t in ordered:
+        end = -neg_end
+        if r == p_rule and f == p_field and p_start <= start and end <= p_end:
+            continue
+        out.append((f, start, end, r, t))
+        p_rule, p_field, p_start, p_end = r, f, start, end
     return out
-
-
-def _matches(fields: list[_Field], kept: list[tuple[int, Hit, Rule]]) -> tuple[Match, ...]:
-    out = []
-    for f_index, hit, rule in kept:
-        f = fields[f_index]
-        start, end = f.folded.source_span(hit.start, hit.end)
-        out.append(
-            Match(
-                rule=rule.id,
-                kind=rule.kind,
-                target=rule.target,
-                field=f.name,
-                start=start,
-                end=end,
-                text=f.original[start:end],
-                weight=rule.weight,
-            )
-        )
-    order = {name: i for i, name in enumerate(FIELDS)}
-    return tuple(sorted(out, key=lambda m: (order[m.field], m.start, m.end, m.rule)))

@@ -124,7 +124,8 @@ class NormalisedText:
 def _fold(text: str, table: _FoldTable) -> NormalisedText:
     folded = text.translate(table)
     origin: list[int] | None = None
-    if not table.non_unit.isdisjoint(text):
+    # every ASCII character folds to exactly one character: no map needed
+    if not text.isascii() and not table.non_unit.isdisjoint(text):
         origin = []
         for i, c in enumerate(text):
             origin.extend([i] * len(table[ord(c)]))
