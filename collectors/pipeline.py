@@ -4,12 +4,17 @@ load state → skip if disabled or inside a Retry-After / back-off window →
 conditional request → not modified (or byte-identical body)? → parse →
 normalise → tag → store items, feed state and fetch log in ONE transaction →
 outcome. A failing feed never raises out of here: its error is stored on the
-feed row and returned in its ``PollOutcome``; the pass goes on.
+feed row and returned in its ``PollOutcome``; the pass goes on. A database
+that cannot be written (disk full, read-only) is such an error too: the
+feed's transaction is rolled back whole, the error recorded if the database
+still takes that, and the feed polled again at the next pass.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -28,9 +33,9 @@ from model import (
     FetchPolicy,
     ParseError,
     PollOutcome,
+    StorageError,
     TaggedItem,
 )
-from storage.db import transaction
 from storage.feeds import (
     FeedState,
     feed_state,
@@ -39,8 +44,10 @@ from storage.feeds import (
     record_failure,
     record_success,
 )
-from storage.items import store_items
+from storage.items import store_items, write_transaction
 from tagging import Tagger
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 FIRST_BACKOFF = 60.0  # seconds, after the second consecutive error
@@ -92,7 +99,16 @@ def skip_reason(state: FeedState, now: datetime) -> str | None:
 
 
 def refresh_feed(collector: Collector, spec: FeedSpec) -> PollOutcome:
-    """Poll one feed once and store what is new. Never raises for a feed's own failure."""
+    """Poll one feed once and store what is new. Never raises for a feed's own failure,
+    nor for a database that cannot be written."""
+    started = time.monotonic()
+    try:
+        return _refresh(collector, spec)
+    except StorageError as e:
+        return _storage_failed(collector, spec, e, started)
+
+
+def _refresh(collector: Collector, spec: FeedSpec) -> PollOutcome:
     db, now = collector.db, collector.clock()
     state = feed_state(db, spec.url)
     if state is None:
@@ -125,7 +141,7 @@ def refresh_feed(collector: Collector, spec: FeedSpec) -> PollOutcome:
 
     body_hash = hashlib.sha256(result.body).hexdigest() if not result.not_modified else None
     if result.not_modified or body_hash == state.body_hash:
-        with transaction(db):
+        with write_transaction(db):
             record_success(
                 db,
                 state.id,
@@ -151,7 +167,7 @@ def refresh_feed(collector: Collector, spec: FeedSpec) -> PollOutcome:
         for item in items
     ]
     warning = parsed.warning
-    with transaction(db):
+    with write_transaction(db):
         warning = _follow_move(db, state, result.permanent_url) or warning
         new, seen = store_items(db, state.id, tagged, archive=spec.archive, now=now)
         record_success(
@@ -210,7 +226,7 @@ def _fail(
         if gone
         else None
     )
-    with transaction(db):
+    with write_transaction(db):
         record_failure(
             db,
             state.id,
@@ -230,6 +246,19 @@ def _fail(
         duration_ms=_ms(started),
         note=disabled,
     )
+
+
+def _storage_failed(
+    collector: Collector, spec: FeedSpec, error: StorageError, started: float
+) -> PollOutcome:
+    """Record a write failure on the feed if the database still takes that; never raise."""
+    log.error("%s: %s", spec.url, error)
+    state = feed_state(collector.db, spec.url)
+    # When the database takes nothing at all, the outcome still says why.
+    if state is not None:
+        with contextlib.suppress(StorageError):
+            _fail(collector, state, collector.clock(), str(error), None, started)
+    return PollOutcome(url=spec.url, status="error", error=str(error), duration_ms=_ms(started))
 
 
 def _log(

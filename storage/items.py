@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
-from model import TaggedItem, Tagging
-from storage.db import to_iso
+from model import StorageError, TaggedItem, Tagging
+from storage.db import to_iso, transaction
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """``storage.db.transaction`` for the collector's writes: all or nothing, and a
+    failure of the database itself (disk full, read-only file or filesystem, I/O
+    error, still locked after the busy timeout) is rolled back, even when it
+    happens at COMMIT, and raised as ``StorageError`` naming the file."""
+    try:
+        with transaction(db):
+            yield
+    except sqlite3.OperationalError as e:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise StorageError(_path_of(db), f"could not write ({e}); nothing was stored") from e
+
+
+def _path_of(db: sqlite_utils.Database) -> str:
+    try:
+        row = db.conn.execute("PRAGMA database_list").fetchone()
+    except sqlite3.Error:
+        return "database"
+    return str(row[2]) if row and row[2] else "database"
 
 
 def record_rules_version(

@@ -21,7 +21,7 @@ import sqlite_utils
 from collectors.fetch import make_client
 from collectors.pipeline import Clock, Collector, collect_once, refresh_feed, utc_now
 from collectors.schedule import build_scheduler
-from model import FeedSpec, PollOutcome, RulesError
+from model import FeedSpec, PollOutcome, RulesError, StorageError
 from storage.db import open_database
 from storage.feeds import feed_state, sync_feeds
 from storage.items import record_rules_version
@@ -119,8 +119,14 @@ class CollectorService:
         )
 
     def poll_feed(self, spec: FeedSpec) -> PollOutcome:
-        with self.connection() as db:
-            return refresh_feed(self._collector(db), spec)
+        """Poll one feed (a scheduler job). A database that cannot even be opened for
+        writing is this poll's error; the next run tries again."""
+        try:
+            with self.connection() as db:
+                return refresh_feed(self._collector(db), spec)
+        except StorageError as e:
+            log.error("%s", e)
+            return PollOutcome(url=spec.url, status="error", error=str(e))
 
     def collect_once(self, feeds: Sequence[FeedSpec] | None = None) -> list[PollOutcome]:
         with self.connection() as db:
