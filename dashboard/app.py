@@ -20,7 +20,7 @@ overview = st.Page(
 )
 items = st.Page("app_pages/items.py", title="Items", icon=":material/article:")
 feeds = st.Page("app_pages/feeds.py", title="Feeds", icon=":material/rss_feed:")
-page = st.navigation([overview, items, feeds])
+page = st.navigation([overview, items, feeds, st.Page("app_pages/rules.py", title="Rules")])
 
 try:
     path = queries.database_path()
