@@ -75,13 +75,16 @@ class SmtpTransport:
 
     settings: SmtpSettings
     timeout: float = SMTP_TIMEOUT
+    context: ssl.SSLContext | None = None  # default: the system's CAs, hostname checked
+
+    def _tls(self) -> ssl.SSLContext:
+        return self.context or ssl.create_default_context()
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
         assert s.host is not None
         if s.security == "tls":
-            context = ssl.create_default_context()
-            return smtplib.SMTP_SSL(s.host, s.port, timeout=self.timeout, context=context)
+            return smtplib.SMTP_SSL(s.host, s.port, timeout=self.timeout, context=self._tls())
         return smtplib.SMTP(s.host, s.port, timeout=self.timeout)
 
     def send(self, raw: bytes, mail_from: str, recipients: Sequence[str]) -> None:
@@ -105,7 +108,7 @@ class SmtpTransport:
         try:
             smtp.ehlo()
             if s.security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=self._tls())
                 smtp.ehlo()
             if s.user:
                 smtp.login(s.user, s.password or "")
