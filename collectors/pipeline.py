@@ -1,10 +1,13 @@
-"""One collection pass, feed by feed: the whole refresh story in ``refresh_feed``.
+"""One collection pass: the whole refresh story of one feed in ``refresh_feed``.
 
 load state → skip if disabled or inside a Retry-After / back-off window →
-conditional request → not modified (or byte-identical body)? → parse →
-normalise → tag → store items, feed state and fetch log in ONE transaction →
-outcome. A failing feed never raises out of here: its error is stored on the
-feed row and returned in its ``PollOutcome``; the pass goes on. A database
+(``poll_network``, no database: conditional request → not modified, or a
+byte-identical body? → parse → normalise → tag) → (``store_poll``: items,
+feed state and fetch log in ONE transaction) → outcome. ``collect_once``
+runs ``poll_network`` for many feeds on worker threads and every
+``store_poll`` on its own thread (see there). A failing feed never raises
+out of here: its error is stored on the feed row and returned in its
+``PollOutcome``; the pass goes on. A database
 that cannot be written (disk full, read-only) is such an error too: the
 feed's transaction is rolled back whole, the error recorded if the database
 still takes that, and the feed polled again at the next pass.
@@ -12,11 +15,13 @@ still takes that, and the feed polled again at the next pass.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -26,11 +31,13 @@ import sqlite_utils
 from collectors.fetch import fetch_feed
 from collectors.normalise import normalise_entries
 from collectors.parse import parse_feed
+from collectors.politeness import HostLimiter, max_age, poll_interval, round_robin_by_host
 from model import (
     ConditionalHeaders,
     FeedSpec,
     FetchError,
     FetchPolicy,
+    FetchResult,
     ParseError,
     PollOutcome,
     StorageError,
@@ -69,6 +76,8 @@ class Collector:
     interval: float  # default seconds between polls of a feed
     max_backoff: float
     clock: Clock = utc_now
+    workers: int = 1  # threads fetching, parsing and tagging in ``collect_once``
+    per_host: int = 2  # most concurrent fetches from one host
 
 
 def backoff_delay(error_count: int, max_backoff: float) -> float:
@@ -98,27 +107,52 @@ def skip_reason(state: FeedState, now: datetime) -> str | None:
     return None
 
 
-def refresh_feed(collector: Collector, spec: FeedSpec) -> PollOutcome:
-    """Poll one feed once and store what is new. Never raises for a feed's own failure,
-    nor for a database that cannot be written."""
+def refresh_feed(collector: Collector, spec: FeedSpec, *, due_only: bool = False) -> PollOutcome:
+    """Poll one feed once and store what is new: the whole story, on one thread.
+
+    Never raises for a feed's own failure, nor for a database that cannot be
+    written. With ``due_only`` (the scheduler's polls) a feed whose own
+    interval (ttl, Cache-Control) is not over yet is skipped.
+    """
     started = time.monotonic()
     try:
-        return _refresh(collector, spec)
+        state, now = load_state(collector, spec)
+        reason = skip_reason(state, now) or (
+            not_due_reason(collector, state, now) if due_only else None
+        )
+        if reason:
+            return _skipped(state, reason)
+        polled = poll_network(collector, state, spec, now)
+        return store_poll(collector, state, spec, polled)
     except StorageError as e:
         return _storage_failed(collector, spec, e, started)
 
 
-def _refresh(collector: Collector, spec: FeedSpec) -> PollOutcome:
-    db, now = collector.db, collector.clock()
-    state = feed_state(db, spec.url)
+def load_state(collector: Collector, spec: FeedSpec) -> tuple[FeedState, datetime]:
+    state = feed_state(collector.db, spec.url)
     if state is None:
         raise LookupError(f"feed {spec.url} is not synced into the database")
-    reason = skip_reason(state, now)
-    if reason:
-        status = "disabled" if (not state.enabled or state.disabled_reason) else "skipped"
-        return PollOutcome(url=state.url, status=status, note=reason)
+    return state, collector.clock()
 
-    interval = state.interval or collector.interval
+
+@dataclass(frozen=True)
+class Polled:
+    """What one poll brought back, before anything is stored. Built by ``poll_network``
+    without touching the database, so it can run on any thread."""
+
+    now: datetime
+    started: float
+    result: FetchResult | None = None  # None when the fetch failed
+    error: FetchError | ParseError | None = None
+    body_hash: str | None = None
+    unchanged: bool = False  # 304, or the same bytes as last time: nothing parsed
+    tagged: tuple[TaggedItem, ...] = ()
+    warning: str | None = None
+    advertised: float | None = None  # seconds between polls the feed asks for
+
+
+def poll_network(collector: Collector, state: FeedState, spec: FeedSpec, now: datetime) -> Polled:
+    """Conditional request → not modified (or byte-identical body)? → parse → normalise → tag."""
     started = time.monotonic()
     try:
         result = fetch_feed(
@@ -128,48 +162,64 @@ def _refresh(collector: Collector, spec: FeedSpec) -> PollOutcome:
             collector.policy,
         )
     except FetchError as e:
-        return _fail(
-            collector,
-            state,
-            now,
-            e.reason,
-            e.status,
-            started,
-            retry_after=e.retry_after,
-            gone=e.gone,
+        return Polled(now, started, error=e)
+    advertised = max_age(result.headers)
+    if result.not_modified:
+        return Polled(now, started, result, unchanged=True, advertised=advertised)
+    body_hash = hashlib.sha256(result.body).hexdigest()
+    if body_hash == state.body_hash:
+        return Polled(
+            now, started, result, body_hash=body_hash, unchanged=True, advertised=advertised
         )
-
-    body_hash = hashlib.sha256(result.body).hexdigest() if not result.not_modified else None
-    if result.not_modified or body_hash == state.body_hash:
-        with write_transaction(db):
-            record_success(
-                db,
-                state.id,
-                now,
-                http_status=result.status,
-                etag=result.etag,
-                last_modified=result.last_modified,
-                body_hash=body_hash,
-                warning=None,
-                next_due=now + timedelta(seconds=interval),
-            )
-            _log(db, state, now, "not_modified", result.status, 0, 0, started, None, None)
-        return PollOutcome(url=state.url, status="not_modified", duration_ms=_ms(started))
-
     try:
         parsed = parse_feed(result)
     except ParseError as e:
-        return _fail(collector, state, now, e.reason, result.status, started)
-
+        return Polled(now, started, result, error=e)
     items = normalise_entries(state.url, parsed, now, default_lang=spec.lang or parsed.lang)
-    tagged = [
+    tagged = tuple(
         TaggedItem(item, collector.tagger.tag(item.title, item.summary, item.lang))
         for item in items
-    ]
-    warning = parsed.warning
+    )
+    return Polled(
+        now,
+        started,
+        result,
+        body_hash=body_hash,
+        tagged=tagged,
+        warning=parsed.warning,
+        advertised=parsed.ttl_seconds or advertised,
+    )
+
+
+def store_poll(
+    collector: Collector, state: FeedState, spec: FeedSpec, polled: Polled
+) -> PollOutcome:
+    """Items, feed state and fetch log in ONE transaction (or the error on the feed)."""
+    db, now, started, result = collector.db, polled.now, polled.started, polled.result
+    if polled.error is not None or result is None:
+        error = polled.error
+        if isinstance(error, FetchError):
+            return _fail(
+                collector,
+                state,
+                now,
+                error.reason,
+                error.status,
+                started,
+                retry_after=error.retry_after,
+                gone=error.gone,
+            )
+        reason = error.reason if error is not None else "no response"
+        return _fail(collector, state, now, reason, result.status if result else None, started)
+    interval = poll_interval(state.interval, collector.interval, polled.advertised)
+    next_due = now + timedelta(seconds=interval)
+    status = "not_modified" if polled.unchanged else "ok"
+    new = seen = 0
+    warning = polled.warning
     with write_transaction(db):
-        warning = _follow_move(db, state, result.permanent_url) or warning
-        new, seen = store_items(db, state.id, tagged, archive=spec.archive, now=now)
+        if not polled.unchanged:
+            warning = _follow_move(db, state, result.permanent_url) or warning
+            new, seen = store_items(db, state.id, polled.tagged, archive=spec.archive, now=now)
         record_success(
             db,
             state.id,
@@ -177,19 +227,34 @@ def _refresh(collector: Collector, spec: FeedSpec) -> PollOutcome:
             http_status=result.status,
             etag=result.etag,
             last_modified=result.last_modified,
-            body_hash=body_hash,
+            body_hash=polled.body_hash,
             warning=warning,
-            next_due=now + timedelta(seconds=interval),
+            next_due=next_due,
         )
-        _log(db, state, now, "ok", result.status, new, seen, started, None, warning)
+        _log(db, state, now, status, result.status, new, seen, started, None, warning)
+    url = state.url if polled.unchanged else (result.permanent_url or state.url)
     return PollOutcome(
-        url=result.permanent_url or state.url,
-        status="ok",
+        url=url,
+        status=status,
         new=new,
         seen=seen,
         warning=warning,
         duration_ms=_ms(started),
     )
+
+
+def not_due_reason(collector: Collector, state: FeedState, now: datetime) -> str | None:
+    """Why a scheduled poll is early: the feed asked for a longer interval than the
+    job's. Half the default interval of slack keeps jitter from skipping a due poll."""
+    slack = timedelta(seconds=collector.interval / 2)
+    if state.next_due and now + slack < state.next_due:
+        return f"not due until {state.next_due:%Y-%m-%d %H:%M:%S}Z (the feed's own interval)"
+    return None
+
+
+def _skipped(state: FeedState, reason: str) -> PollOutcome:
+    status = "disabled" if (not state.enabled or state.disabled_reason) else "skipped"
+    return PollOutcome(url=state.url, status=status, note=reason)
 
 
 def _follow_move(db: sqlite_utils.Database, state: FeedState, new_url: str | None) -> str | None:
@@ -292,5 +357,51 @@ def _ms(started: float) -> int:
 
 
 def collect_once(collector: Collector, feeds: Iterable[FeedSpec]) -> list[PollOutcome]:
-    """Poll every given feed once, whatever its interval; one outcome per feed, in order."""
-    return [refresh_feed(collector, spec) for spec in feeds]
+    """Poll every given feed once, whatever its interval; one outcome per feed, in order.
+
+    Fetching, parsing, normalising and tagging (``poll_network``) run on up to
+    ``collector.workers`` threads, at most ``collector.per_host`` of them on
+    one host at a time, feeds taken round-robin by host so one big publisher
+    does not hold every thread. Everything that touches the database runs on
+    the calling thread, one feed's transaction at a time, as results arrive;
+    no more than a few results per worker wait to be stored, which bounds
+    memory. Hooks that must follow every stored poll go after this returns.
+    """
+    specs = list(feeds)
+    outcomes: list[PollOutcome | None] = [None] * len(specs)
+    jobs: list[tuple[int, FeedSpec, FeedState, datetime]] = []
+    for index, spec in enumerate(specs):
+        try:
+            state, now = load_state(collector, spec)
+        except StorageError as e:
+            outcomes[index] = _storage_failed(collector, spec, e, time.monotonic())
+            continue
+        reason = skip_reason(state, now)
+        if reason:
+            outcomes[index] = _skipped(state, reason)
+        else:
+            jobs.append((index, spec, state, now))
+    hosts = HostLimiter(collector.per_host)
+
+    def poll(job: tuple[int, FeedSpec, FeedState, datetime]) -> Polled:
+        _, spec, state, now = job
+        with hosts.slot(state.url):
+            return poll_network(collector, state, spec, now)
+
+    window = max(1, collector.workers) * 4
+    pending = collections.deque(round_robin_by_host(jobs, key=lambda job: job[2].url))
+    with ThreadPoolExecutor(max_workers=max(1, collector.workers)) as pool:
+        running: dict[Future[Polled], tuple[int, FeedSpec, FeedState, datetime]] = {}
+        while pending or running:
+            while pending and len(running) < window:
+                job = pending.popleft()
+                running[pool.submit(poll, job)] = job
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                index, spec, state, _ = running.pop(future)
+                started = time.monotonic()
+                try:
+                    outcomes[index] = store_poll(collector, state, spec, future.result())
+                except StorageError as e:
+                    outcomes[index] = _storage_failed(collector, spec, e, started)
+    return [o for o in outcomes if o is not None]

@@ -115,6 +115,20 @@ OPTIONS: tuple[Option, ...] = (
         "Longest wait between retries of a failing feed (back-off doubles up to it).",
     ),
     Option(
+        "collector.workers",
+        None,
+        8,
+        int_range(1, 64),
+        "Feeds fetched at once in a pass (threads; database writes stay one at a time).",
+    ),
+    Option(
+        "collector.per_host",
+        None,
+        2,
+        int_range(1, 16),
+        "Most feeds fetched at once from one host.",
+    ),
+    Option(
         "collector.connect_timeout",
         None,
         10.0,
@@ -227,6 +241,8 @@ class Settings:
     smtp: SmtpSettings
     alerts: tuple[Mapping[str, Any], ...] = ()
     alerts_source: str = ""  # the file the [[alerts]] tables came from, for error messages
+    workers: int = 8  # feeds fetched at once in a pass
+    per_host: int = 2  # most feeds fetched at once from one host
 
     @property
     def enabled_feeds(self) -> tuple[FeedSpec, ...]:
@@ -345,6 +361,8 @@ def load_settings(
         interval=values["collector.interval"],
         jitter=values["collector.jitter"],
         max_backoff=values["collector.max_backoff"],
+        workers=values["collector.workers"],
+        per_host=values["collector.per_host"],
         fetch=FetchPolicy(
             user_agent=f"tensionwatch/{__version__} (+https://github.com/tensionwatch)",
             connect_timeout=values["collector.connect_timeout"],

@@ -116,6 +116,8 @@ class CollectorService:
             interval=self.settings.interval,
             max_backoff=self.settings.max_backoff,
             clock=self.clock,
+            workers=self.settings.workers,
+            per_host=self.settings.per_host,
         )
 
     def poll_feed(self, spec: FeedSpec) -> PollOutcome:
@@ -123,7 +125,7 @@ class CollectorService:
         writing is this poll's error; the next run tries again."""
         try:
             with self.connection() as db:
-                return refresh_feed(self._collector(db), spec)
+                return refresh_feed(self._collector(db), spec, due_only=True)
         except StorageError as e:
             log.error("%s", e)
             return PollOutcome(url=spec.url, status="error", error=str(e))

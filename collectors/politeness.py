@@ -1,0 +1,78 @@
+"""Politeness: how often and how many at once feeds are fetched.
+
+- ``poll_interval``: a feed's configured interval wins; else what the feed
+  asks for (RSS ``ttl``, HTTP ``Cache-Control: max-age``), never shorter
+  than the default interval and never longer than
+  ``MAX_ADVERTISED_INTERVAL`` (a feed cannot make us stop looking); else
+  the default interval.
+- ``HostLimiter``: at most ``per_host`` fetches from one host at once,
+  whatever the number of worker threads.
+- ``round_robin_by_host``: a pass's feeds ordered one host at a time, so
+  one publisher with many feeds does not hold every worker while its host
+  slots are full.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+T = TypeVar("T")
+MAX_ADVERTISED_INTERVAL = 6 * 3600.0
+_MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d{1,9})", re.IGNORECASE)
+
+
+def poll_interval(configured: float | None, default: float, advertised: float | None) -> float:
+    """Seconds until a feed's next poll (see the module docstring)."""
+    if configured:
+        return float(configured)
+    if advertised:
+        ceiling = max(default, MAX_ADVERTISED_INTERVAL)
+        return float(min(max(advertised, default), ceiling))
+    return default
+
+
+def max_age(headers: dict[str, str]) -> float | None:
+    """Cache-Control max-age in seconds, if the response gave a positive one."""
+    match = _MAX_AGE.search(headers.get("cache-control", ""))
+    return float(match[1]) if match and int(match[1]) > 0 else None
+
+
+class HostLimiter:
+    """At most ``per_host`` concurrent fetches per host name."""
+
+    def __init__(self, per_host: int) -> None:
+        self.per_host = max(1, per_host)
+        self._lock = threading.Lock()
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+
+    @contextlib.contextmanager
+    def slot(self, url: str) -> Iterator[None]:
+        host = _host(url)
+        with self._lock:
+            semaphore = self._slots.setdefault(host, threading.BoundedSemaphore(self.per_host))
+        with semaphore:
+            yield
+
+
+def round_robin_by_host(jobs: Sequence[T], key: Callable[[T], str]) -> list[T]:
+    """``jobs`` reordered to take one per host in turn (each host's own order kept)."""
+    queues: dict[str, collections.deque[T]] = {}
+    for job in jobs:
+        queues.setdefault(_host(key(job)), collections.deque()).append(job)
+    ordered: list[T] = []
+    while queues:
+        for host in list(queues):
+            ordered.append(queues[host].popleft())
+            if not queues[host]:
+                del queues[host]
+    return ordered
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
