@@ -219,6 +219,59 @@ def feeds_enable(ctx: click.Context, url: str) -> None:
     click.echo(f"enabled {url}")
 
 
+@feeds.command("import")
+@config_option
+@click.argument("opml", metavar="FILE.opml", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--to",
+    "target",
+    metavar="FILE.toml",
+    type=click.Path(dir_okay=False),
+    help="Append the [[feeds]] tables to this TOML file (e.g. your config) instead of printing.",
+)
+@click.pass_context
+def feeds_import(ctx: click.Context, opml: str, target: str | None) -> None:
+    """Turn an OPML feed list into [[feeds]] tables (country and language kept).
+
+    Feeds already in the configuration, or in the --to file, are left out.
+    """
+    import tomllib
+    from pathlib import Path
+
+    from tensionwatch.feedlist import feeds_to_toml, load_opml
+
+    imported = load_opml(Path(opml))
+    known = {spec.url for spec in settings_of(ctx).feeds}
+    if target and Path(target).is_file():
+        try:
+            tables = tomllib.loads(Path(target).read_text(encoding="utf-8")).get("feeds", [])
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise click.ClickException(f"{target}: cannot read it as TOML: {e}") from e
+        known |= {str(t.get("url")) for t in tables if isinstance(t, dict)}
+    fresh = [spec for spec in imported if spec.url not in known]
+    skipped = len(imported) - len(fresh)
+    text = feeds_to_toml(fresh)
+    if target:
+        with Path(target).open("a", encoding="utf-8") as f:
+            f.write(("\n" + text) if text else "")
+        click.echo(f"appended {len(fresh)} feeds to {target}", err=True)
+    else:
+        click.echo(text, nl=False)
+    if skipped:
+        click.echo(f"left out {skipped} feeds already configured", err=True)
+
+
+@feeds.command("export")
+@config_option
+@click.pass_context
+def feeds_export(ctx: click.Context) -> None:
+    """Print the configured feeds (not the bundled archive) as OPML 2.0."""
+    from tensionwatch.feedlist import feeds_to_opml
+
+    specs = [spec for spec in settings_of(ctx).feeds if not spec.archive]
+    click.echo(feeds_to_opml(specs), nl=False)
+
+
 @cli.group()
 def export() -> None:
     """Export stored data."""

@@ -1,16 +1,24 @@
-"""Reading feed lists: ``[[feeds]]`` tables (config, seeded list, archive) and OPML.
+"""Feed lists: ``[[feeds]]`` tables (config, seeded list, archive) and OPML, both ways.
 
 Each feed is ``url`` (http(s) URL or a local path, relative to the file that
 lists it) with optional ``name``, ``country`` (ISO 3166 alpha-2 of the
 outlet), ``lang`` (ISO 639-1), ``interval`` and ``enabled``.
+
+OPML: every ``<outline xmlUrl=…>``, in nested folders too; ``title`` (else
+``text``) is the name, ``country`` the country, ``language`` (or ``lang``;
+"fr-FR" → "fr") the language, ``interval`` (seconds, or "30m") the
+interval. ``feeds_to_opml`` writes OPML 2.0 with those same attributes, so
+export → import keeps every field; ``feeds_to_toml`` writes ``[[feeds]]``
+tables to paste into (or append to) a config file.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -134,16 +142,63 @@ def load_opml(path: Path) -> list[FeedSpec]:
         url = outline.get("xmlUrl")
         if not url:
             continue
-        table: dict[str, Any] = {
-            "url": url,
-            "name": outline.get("title") or outline.get("text") or "",
-        }
+        name = outline.get("title") or outline.get("text") or ""
+        # An unnamed feed is exported with its URL as the text OPML requires.
+        table: dict[str, Any] = {"url": url, "name": "" if name == url else name}
         if outline.get("country"):
             table["country"] = outline.get("country")
         lang = outline.get("language") or outline.get("lang")
         if lang:
             table["lang"] = lang[:2].lower()
+        if outline.get("interval"):
+            table["interval"] = _opml_interval(outline.get("interval", ""))
         tables.append(table)
     if not tables:
         raise ConfigError(str(path), "feeds_opml", "no <outline xmlUrl=...> feeds in the file")
     return load_feed_tables(path, tables)
+
+
+def _opml_interval(raw: str) -> int | str:
+    return int(raw) if raw.strip().isdigit() else raw.strip()
+
+
+def feeds_to_opml(specs: Sequence[FeedSpec], title: str = "tensionwatch feeds") -> str:
+    """OPML 2.0 listing ``specs``, with their country, language and interval."""
+    root = ET.Element("opml", version="2.0")
+    head = ET.SubElement(root, "head")
+    ET.SubElement(head, "title").text = title
+    body = ET.SubElement(root, "body")
+    for spec in specs:
+        outline = ET.SubElement(body, "outline", type="rss", text=spec.name or spec.url)
+        if spec.name:
+            outline.set("title", spec.name)
+        outline.set("xmlUrl", spec.url)
+        if spec.country:
+            outline.set("country", spec.country)
+        if spec.lang:
+            outline.set("language", spec.lang)
+        if spec.interval:
+            outline.set("interval", str(spec.interval))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def feeds_to_toml(specs: Sequence[FeedSpec]) -> str:
+    """``[[feeds]]`` tables for ``specs``, ready to paste into a config file."""
+    blocks = []
+    for spec in specs:
+        lines = ["[[feeds]]", f"url = {_toml_string(spec.url)}"]
+        for key, value in (("name", spec.name), ("country", spec.country), ("lang", spec.lang)):
+            if value:
+                lines.append(f"{key} = {_toml_string(value)}")
+        if spec.interval:
+            lines.append(f"interval = {spec.interval}")
+        if not spec.enabled:
+            lines.append("enabled = false")
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def _toml_string(text: str) -> str:
+    # A JSON string is a TOML basic string, but for DEL, which TOML wants escaped.
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
