@@ -44,6 +44,7 @@ from alerts.deliver import (
 from alerts.render import AlertView, build_message
 from alerts.rules import AlertRule, parse_rules
 from alerts.series import Evidence
+from storage.aggregates import refresh_aggregates
 from storage.alert_store import (
     AlertHistoryRow,
     NewAlert,
@@ -256,6 +257,8 @@ def _run(
 ) -> list[AlertRecord]:
     by_name = {rule.name: rule for rule in rules}
     mark_interrupted_sends(db, now)
+    if any(rule.enabled and rule.uses_aggregates for rule in rules):
+        refresh_aggregates(db)  # stories and normalised series read agg_daily
     dashboard = dashboard_base(settings)
     new: list[int] = []
     for rule in rules:

@@ -36,7 +36,8 @@ _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 COMMON_KEYS = {"name", "kind", "to", "cooldown", "quiet_hours", "timezone", "enabled"}
 FILTER_KEYS = {"dyad", "actors", "categories"}
 KIND_KEYS: dict[str, set[str]] = {
-    "spike": FILTER_KEYS | {"measure", "min_items", "threshold", "baseline_days", "lookback_days"},
+    "spike": FILTER_KEYS
+    | {"measure", "min_items", "threshold", "baseline_days", "lookback_days", "unit", "normalised"},
     "threshold": FILTER_KEYS | {"count", "window"},
     "match": FILTER_KEYS | {"max_age"},
     "flatline": {"feed", "period"},
@@ -85,6 +86,8 @@ class AlertRule:
     threshold: float = 3.0
     baseline_days: int = 28
     lookback_days: int = 2
+    unit: str = "item"  # "story": a wire story carried by many outlets counts once
+    normalised: bool = False  # per 100 items (stories) collected that day
     # threshold
     count: int = 5
     window: float = DAY
@@ -121,6 +124,23 @@ class AlertRule:
         if self.categories:
             parts.append("categories:" + "+".join(self.categories))
         return " ".join(parts) or "all"
+
+    @property
+    def uses_aggregates(self) -> bool:
+        """Read from the pre-aggregated tables (stories, normalised) rather than the tags."""
+        return self.unit == "story" or self.normalised
+
+    def aggregate_key(self) -> tuple[str, str] | None:
+        """(kind, key) of the rule's series in ``agg_daily``, or None when it has none."""
+        actors, categories = self.actors, self.categories
+        if self.dyad and not actors and len(categories) <= 1:
+            pair = "-".join(sorted((self.dyad.a, self.dyad.b)))
+            return ("dyad_category", f"{pair}|{categories[0]}") if categories else ("dyad", pair)
+        if not self.dyad and len(actors) == 1 and not categories:
+            return ("actor", actors[0])
+        if not self.dyad and not actors and len(categories) == 1:
+            return ("category", categories[0])
+        return None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -224,6 +244,8 @@ PARSERS: dict[str, Callable[[object], Any]] = {
     "threshold": _number(0.5, 20),
     "baseline_days": int_range(7, 365),
     "lookback_days": int_range(1, 31),
+    "unit": choice("item", "story"),
+    "normalised": parse_bool,
     "count": int_range(1, 100_000),
     "window": _duration(60, 31 * DAY),
     "max_age": _duration(60, 365 * DAY),
@@ -267,7 +289,17 @@ def parse_rule(table: Mapping[str, Any], where: str, index: int) -> AlertRule:
     if kind in ("match", "threshold", "spike") and not FILTER_KEYS & set(values):
         raise fail("dyad", f"a {kind} rule needs a dyad, actors or categories", shown=False)
     values.setdefault("cooldown", DEFAULT_COOLDOWN[kind])
-    return AlertRule(**values)
+    rule = AlertRule(**values)
+    if rule.uses_aggregates and rule.aggregate_key() is None:
+        raise fail(
+            "unit" if rule.unit == "story" else "normalised",
+            "stories and normalised series exist for a dyad, one actor or one category, "
+            "or a dyad and one category",
+            table.get("unit", table.get("normalised")),
+        )
+    if rule.normalised and rule.measure == "items":
+        raise fail("measure", "a normalised series is an index: use net or escalation", "items")
+    return rule
 
 
 def parse_rules(tables: Sequence[Mapping[str, Any]], where: str) -> tuple[AlertRule, ...]:

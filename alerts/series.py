@@ -23,6 +23,7 @@ from indicators import (
     detect_spikes,
     load_daily_series,
 )
+from indicators.aggregated import Unit, load_series, normalise
 from storage.alert_store import list_matching_item_ids, list_series_day_totals
 from storage.queries import get_item, list_tag_matches, summarise_items
 
@@ -56,6 +57,8 @@ def load_rule_series(
     """One point per UTC day from ``start`` to ``end`` for the rule's filter."""
     if end < start:
         return ()
+    if rule.uses_aggregates:
+        return load_aggregated(db, rule, start, end)
     if rule.dyad is not None and not rule.actors and not rule.categories:
         return load_daily_series(db, [rule.dyad], start, end)[rule.dyad]
     rows = list_series_day_totals(
@@ -70,6 +73,26 @@ def load_rule_series(
         else:
             points.append(DailyPoint(day, row.items, row.escalation, row.deescalation))
     return tuple(points)
+
+
+def load_aggregated(
+    db: sqlite_utils.Database, rule: AlertRule, start: date, end: date
+) -> tuple[DailyPoint, ...]:
+    """The rule's series from ``agg_daily`` (``indicators.aggregated``): per story or item,
+    and when ``normalised`` its escalation per 100 items (stories) collected that day; the
+    item count stays raw, so ``min_items`` still counts items (stories)."""
+    found = rule.aggregate_key()
+    assert found is not None  # checked when the rule was parsed
+    kind, key = found
+    unit: Unit = "story" if rule.unit == "story" else "item"
+    points = load_series(db, kind, [key], start, end, unit)[key]  # type: ignore[arg-type]
+    if not rule.normalised:
+        return points
+    totals = load_series(db, "all", [""], start, end, unit)[""]
+    return tuple(
+        DailyPoint(p.day, p.items, n.escalation, n.deescalation)
+        for p, n in zip(points, normalise(points, totals), strict=True)
+    )
 
 
 def baseline_settings(rule: AlertRule) -> BaselineSettings:

@@ -395,3 +395,26 @@ def test_collector_job_evaluates_on_its_own_connection_and_never_raises(
     (tmp_path / "tw.db").write_bytes(b"not a database")
     job()  # a broken database is logged, not raised
     assert "alert evaluation failed" in caplog.text
+
+
+STORY_RULE = """
+[[alerts]]
+name = "ma-dz-stories"
+kind = "spike"
+dyad = "morocco-algeria"
+unit = "story"
+normalised = true
+"""
+
+
+def test_spike_on_normalised_stories_reads_fresh_aggregates(
+    write_config: WriteConfig, tmp_path: Path
+) -> None:
+    build_database(tmp_path / "tw.db", sample_items(), sample_feeds())
+    settings = make_settings(write_config, tmp_path, STORY_RULE)
+    assert run(settings, AT_SPIKE) == ["outbox"]  # aggregates refreshed by the evaluation
+    db = open_database(settings.database)
+    alert = list_alert_history(db)[0]
+    db.conn.close()
+    assert alert.episode == SPIKE_DAY.isoformat() and alert.series == "dyad:morocco-algeria"
+    assert alert.observed is not None and alert.observed > 0

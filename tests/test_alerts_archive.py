@@ -16,14 +16,22 @@ from click.testing import CliRunner
 
 from alerts.backtest import backtest_rule
 from alerts.evaluate import load_alert_rules
-from alerts.rules import find_rule
-from storage.db import open_database_readonly
+from alerts.rules import find_rule, parse_rules
+from storage.aggregates import refresh_aggregates
+from storage.db import open_database, open_database_readonly
 from tensionwatch.cli import cli
 from tensionwatch.config import load_settings
 from tensionwatch.service import CollectorService
 from tests.conftest import WriteConfig
 from tests.feedserver import FeedServer
 from tests.feedtexts import HARVEST, rss
+
+# Where the seeded morocco-algeria spike rule fires over the archive (docs/alerts.md):
+# Algeria recalls its ambassador over the Kabylie remark, cuts ties, the lorry drivers
+# killed, Spain backs the autonomy plan, France backs it, Algeria's new ambassador row.
+SEEDED_SPIKE_DAYS = (
+    "2021-07-18", "2021-08-24", "2021-11-03", "2022-03-19", "2024-07-30", "2024-09-26",
+)  # fmt: skip
 
 
 def test_seeded_spike_rule_fires_on_the_archive_episodes_only(
@@ -48,11 +56,29 @@ def test_seeded_spike_rule_fires_on_the_archive_episodes_only(
         days = [d.day for d in backtest_rule(db, rule, date(2020, 1, 1), date(2025, 12, 31))]
     finally:
         db.conn.close()
+    assert days == [date.fromisoformat(d) for d in SEEDED_SPIKE_DAYS], days
     assert any(date(2021, 8, 20) <= d <= date(2021, 8, 31) for d in days), days
     assert any(date(2021, 11, 1) <= d <= date(2021, 11, 10) for d in days), days
     for quiet_year in (2020, 2023, 2025):
         assert not [d for d in days if d.year == quiet_year], days
     assert not [d for d in days if date(2021, 9, 1) <= d <= date(2021, 10, 31)], days
+
+    # the same episodes counted in stories (a wire story carried by many outlets once),
+    # per 100 stories collected each day
+    stories = parse_rules(
+        [{"name": "s", "kind": "spike", "dyad": "morocco-algeria", "unit": "story",
+          "normalised": True, "cooldown": "3d"}],
+        "t",
+    )[0]  # fmt: skip
+    db = open_database(settings.database)
+    try:
+        refresh_aggregates(db)
+        story_days = [
+            d.day for d in backtest_rule(db, stories, date(2021, 8, 1), date(2021, 11, 30))
+        ]
+    finally:
+        db.conn.close()
+    assert date(2021, 8, 24) in story_days and date(2021, 11, 3) in story_days, story_days
 
     shown = CliRunner().invoke(
         cli,

@@ -72,6 +72,11 @@ def test_own_alerts_replace_the_seeded_ones(write_config: WriteConfig) -> None:
          "f.toml: alerts[0] (x): to = "),
         ({"name": "x", "kind": "flatline", "colour": "red"},
          "f.toml: alerts[0] (x): colour = 'red': unknown key"),
+        ({"name": "x", "kind": "spike", "actors": ["morocco", "israel"], "unit": "story"},
+         "f.toml: alerts[0] (x): unit = 'story': stories and normalised series exist for"),
+        ({"name": "x", "kind": "spike", "dyad": "morocco-algeria", "normalised": True,
+          "measure": "items"},
+         "f.toml: alerts[0] (x): measure = 'items': a normalised series is an index"),
     ],
 )  # fmt: skip
 def test_invalid_rules_name_file_rule_key_and_value(
