@@ -1,10 +1,16 @@
 """Altair charts of the dashboard: functions from frames to charts, nothing else.
 
-Colours are fixed per dyad and per category, so a dyad keeps its colour
-whatever else is selected, and they are mid-luminance hues that read on
-both the light and the dark theme (axes and labels follow Streamlit's
-theme). Time is UTC throughout: the x scales are ``utc`` and tooltips show
-the period's label, never a browser-local time.
+Colours are fixed per dyad, so a dyad keeps its colour whatever else is
+selected; categories use a **diverging** scale, reds for escalating
+categories (darker = heavier weight) and blues for de-escalating ones, so
+a bar's colour says which way it pushes. All hues are mid-luminance and
+read on both the light and the dark theme (axes and labels follow
+Streamlit's theme). Time is UTC throughout: the x scales are ``utc`` and
+tooltips show the period's label, never a browser-local time.
+
+Every chart that drills down declares one point selection named ``pick``
+over the fields that identify what is behind a mark; pages read it with
+``dashboard.queries.chart_pick``.
 """
 
 from __future__ import annotations
@@ -26,19 +32,32 @@ DYAD_COLOURS: dict[str, str] = {
 }
 EXTRA_COLOURS = ("#72B7B2", "#EECA3B", "#FF9DA6", "#9D755D", "#BAB0AC", "#8CD17D")
 
-# escalating categories in warm hues, de-escalating ones in cool hues
+# diverging: escalating categories in reds/oranges by weight, de-escalating in blues
 CATEGORY_COLOURS: dict[str, str] = {
-    "military_violence": "#E45756",
-    "diplomatic_rupture": "#F58518",
-    "accusation_threat": "#EECA3B",
-    "surveillance_espionage": "#B279A2",
-    "protest_unrest": "#FF9DA6",
-    "defence_cooperation": "#9D755D",
-    "sovereignty_dispute": "#BAB0AC",
-    "economic_energy": "#72B7B2",
-    "normalisation_cooperation": "#4C9BE8",
-    "mediation_deescalation": "#54A24B",
+    "military_violence": "#B2182B",
+    "diplomatic_rupture": "#D6604D",
+    "accusation_threat": "#F4A582",
+    "surveillance_espionage": "#C51B7D",
+    "protest_unrest": "#E9A3C9",
+    "defence_cooperation": "#B35806",
+    "sovereignty_dispute": "#FDB863",
+    "economic_energy": "#92C5DE",
+    "normalisation_cooperation": "#4393C3",
+    "mediation_deescalation": "#2166AC",
 }
+COUNTRY_COLOURS: dict[str, str] = {
+    "MA": "#C1272D",
+    "DZ": "#006233",
+    "IL": "#0038B8",
+    "ES": "#F1BF00",
+    "FR": "#6A7FDB",
+    "GB": "#9D755D",
+    "US": "#72B7B2",
+    "EH": "#54A24B",
+}
+ESCALATION_COLOUR = "#D6604D"
+DEESCALATION_COLOUR = "#4393C3"
+EVENT_COLOUR = "#8C8C8C"
 
 AXIS_FORMATS: dict[Granularity, str] = {"day": "%d %b %Y", "week": "%d %b %Y", "month": "%b %Y"}
 X_TITLES: dict[Granularity, str] = {
@@ -46,7 +65,7 @@ X_TITLES: dict[Granularity, str] = {
     "week": "Week starting Monday (UTC)",
     "month": "Month (UTC)",
 }
-ZERO = pd.DataFrame({"net": [0.0]})
+ZERO = pd.DataFrame({"zero": [0.0]})
 PER: dict[Granularity, str] = {"day": "per day", "week": "per week", "month": "per month"}
 
 
@@ -60,19 +79,68 @@ def colour_scale(names: Sequence[str], fixed: dict[str, str]) -> alt.Scale:
     return alt.Scale(domain=list(names), range=[colour_of(name, fixed) for name in names])
 
 
-def _x(granularity: Granularity) -> alt.X:
+def _x(granularity: Granularity, field: str = "period") -> alt.X:
     return alt.X(
-        "period:T",
+        f"{field}:T",
         title=X_TITLES[granularity],
         scale=alt.Scale(type="utc"),
         axis=alt.Axis(format=AXIS_FORMATS[granularity], labelAngle=0, labelOverlap=True),
     )
 
 
+def _zero() -> alt.Chart:
+    return alt.Chart(ZERO).mark_rule(strokeDash=[4, 4], opacity=0.5).encode(y="zero:Q")
+
+
+def event_layers(events: pd.DataFrame) -> list[alt.Chart]:
+    """Dashed vertical rules at the calendar's events (hover for what happened), labelled
+    at the top; yearly events (``recurring``) are fainter and unlabelled when the period
+    holds more than a year of them, so the labels stay readable."""
+    if events.empty:
+        return []
+    if "recurring" in events.columns and events["recurring"].sum() > 2:
+        labelled = events[~events["recurring"]]
+    else:
+        labelled = events
+    base = alt.Chart(events).encode(
+        x=alt.X("day:T", scale=alt.Scale(type="utc")),
+        tooltip=[
+            alt.Tooltip("utcyearmonthdate(day):T", title="Day (UTC)", format="%d %b %Y"),
+            alt.Tooltip("label:N", title="Event"),
+            alt.Tooltip("note:N", title="What happened"),
+        ],
+    )
+    rules = base.mark_rule(strokeDash=[3, 3], color=EVENT_COLOUR, strokeWidth=1.2).encode(
+        opacity=alt.condition("datum.recurring", alt.value(0.35), alt.value(0.8))
+        if "recurring" in events.columns
+        else alt.value(0.8)
+    )
+    labels = (
+        alt.Chart(labelled)
+        .encode(x=alt.X("day:T", scale=alt.Scale(type="utc")))
+        .mark_text(
+            angle=270,
+            align="right",
+            baseline="bottom",
+            dx=-4,
+            dy=-2,
+            fontSize=10,
+            color=EVENT_COLOUR,
+        )
+        .encode(text="label:N", y=alt.value(0))
+    )
+    return [rules, labels]
+
+
 def escalation_chart(
-    chart: pd.DataFrame, dyads: Sequence[str], granularity: Granularity
+    chart: pd.DataFrame,
+    dyads: Sequence[str],
+    granularity: Granularity,
+    events: pd.DataFrame | None = None,
+    band: bool = True,
 ) -> alt.LayerChart:
-    """The net escalation index per dyad over time, spikes marked with triangles.
+    """The net escalation index per dyad over time: each dyad's baseline band (shaded),
+    spikes (triangles) and the calendar's events (dashed rules).
 
     Clicking a point selects it (parameter ``pick``: its dyad and period start).
     """
@@ -81,57 +149,179 @@ def escalation_chart(
         "dyad:N",
         title="Dyad",
         scale=colour_scale(dyads, DYAD_COLOURS),
-        legend=alt.Legend(orient="top", labelLimit=220),
+        legend=alt.Legend(orient="top", labelLimit=220, symbolType="stroke", symbolOpacity=1),
     )
-    y = alt.Y("net:Q", title=f"Net escalation index ({PER[granularity]}, sum of weights)")
+    y_title = f"Net escalation index ({PER[granularity]}, weight points)"
+    y = alt.Y("net:Q", title=y_title)
     tooltip = [
         alt.Tooltip("dyad:N", title="Dyad"),
         alt.Tooltip("label:N", title="Period"),
-        alt.Tooltip("items:Q", title="Items"),
+        alt.Tooltip("items:Q", title="Stories or items"),
         alt.Tooltip("escalation:Q", title="Escalation", format="+.0f"),
         alt.Tooltip("deescalation:Q", title="De-escalation", format="+.0f"),
         alt.Tooltip("net:Q", title="Net index", format="+.0f"),
         alt.Tooltip("spike_note:N", title="Spike days"),
     ]
-    base = alt.Chart(chart).encode(x=_x(granularity), y=y, color=colour, tooltip=tooltip)
-    lines = base.mark_line(strokeWidth=2)
-    points = base.mark_circle(size=40).encode(
-        opacity=alt.condition(pick, alt.value(0.9), alt.value(0.35))
+    if {"expected", "upper"} <= set(chart.columns):
+        tooltip[-1:-1] = [
+            alt.Tooltip("expected:Q", title="Baseline (expected)", format="+.0f"),
+            alt.Tooltip("upper:Q", title="Band top", format="+.0f"),
+        ]
+    base = alt.Chart(chart).encode(x=_x(granularity), color=colour)
+    layers: list[alt.Chart] = []
+    if band and {"expected", "upper"} <= set(chart.columns):
+        layers.append(
+            base.mark_area(opacity=0.13, interpolate="monotone").encode(
+                y=alt.Y("expected:Q", title=y_title, stack=None), y2="upper:Q"
+            )
+        )
+    lines = base.encode(y=y, tooltip=tooltip).mark_line(strokeWidth=2, interpolate="monotone")
+    points = (
+        base.encode(y=y, tooltip=tooltip)
+        .mark_circle(size=46)
+        .encode(opacity=alt.condition(pick, alt.value(0.95), alt.value(0.3)))
+        .add_params(pick)
     )
-    spikes = base.transform_filter(alt.datum.spike_days > 0).mark_point(
-        shape="triangle-up", size=170, filled=True, opacity=1, yOffset=-12
+    spikes = (
+        base.encode(y=y, tooltip=tooltip)
+        .transform_filter(alt.datum.spike_days > 0)
+        .mark_point(shape="triangle-up", size=170, filled=True, opacity=1, yOffset=-12)
     )
-    zero = alt.Chart(ZERO).mark_rule(strokeDash=[4, 4], opacity=0.5).encode(y="net:Q")
-    return alt.LayerChart(
-        layer=[zero, lines, points.add_params(pick), spikes],
-        height=380,
-    )
+    layers += [_zero(), lines, points, spikes]
+    if events is not None:
+        layers += event_layers(events)
+    return alt.LayerChart(layer=layers, height=400)
 
 
-def category_chart(breakdown: pd.DataFrame, granularity: Granularity) -> alt.Chart:
-    """Summed weight per category and period, escalating above zero, de-escalating below."""
+def trend_chart(
+    series: pd.DataFrame,
+    names: Sequence[str],
+    granularity: Granularity,
+    measure: str,
+    title: str,
+    events: pd.DataFrame | None = None,
+) -> alt.LayerChart:
+    """One line per chosen dyad or actor; clicking a point selects its series and period."""
+    pick = alt.selection_point(name="pick", fields=["series", "start"], on="click")
+    y = alt.Y(f"{measure}:Q", title=title)
+    encoded = alt.Chart(series).encode(
+        x=_x(granularity),
+        y=y,
+        color=alt.Color(
+            "series:N",
+            title="Dyad or actor",
+            scale=colour_scale(names, DYAD_COLOURS),
+            legend=alt.Legend(orient="top", labelLimit=220),
+        ),
+        tooltip=[
+            alt.Tooltip("series:N", title="Series"),
+            alt.Tooltip("label:N", title="Period"),
+            alt.Tooltip("items:Q", title="Stories or items", format=".1f"),
+            alt.Tooltip("escalation:Q", title="Escalation", format="+.1f"),
+            alt.Tooltip("deescalation:Q", title="De-escalation", format="+.1f"),
+            alt.Tooltip("net:Q", title="Net", format="+.1f"),
+        ],
+    )
+    layers: list[alt.Chart] = [
+        _zero(),
+        encoded.mark_line(strokeWidth=2, interpolate="monotone"),
+        encoded.mark_circle(size=40)
+        .encode(opacity=alt.condition(pick, alt.value(0.95), alt.value(0.3)))
+        .add_params(pick),
+    ]
+    if events is not None:
+        layers += event_layers(events)
+    return alt.LayerChart(layer=layers, height=340)
+
+
+def category_chart(breakdown: pd.DataFrame, granularity: Granularity, unit: str) -> alt.Chart:
+    """Weight per category and period: escalating categories stacked above zero,
+    de-escalating ones below. Clicking a bar selects its category and period."""
+    pick = alt.selection_point(name="pick", fields=["category", "start"], on="click")
     categories = sorted(
         breakdown["category"].unique(),
         key=lambda c: (list(CATEGORY_COLOURS).index(c) if c in CATEGORY_COLOURS else 99, c),
     )
     chart: alt.Chart = (
-        alt.Chart(breakdown, height=260)
+        alt.Chart(breakdown, height=300)
         .mark_bar()
         .encode(
             x=_x(granularity),
-            y=alt.Y("weight:Q", title=f"Weight {PER[granularity]}", stack="zero"),
+            y=alt.Y("weight:Q", title=f"Escalation (+) / de-escalation (−), {unit}", stack="zero"),
             color=alt.Color(
                 "category:N",
                 title="Category",
                 scale=colour_scale(categories, CATEGORY_COLOURS),
+                sort=categories,
                 legend=alt.Legend(orient="right", labelLimit=220),
             ),
             order=alt.Order("weight:Q", sort="descending"),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
             tooltip=[
-                alt.Tooltip("start:N", title="Period from"),
+                alt.Tooltip("label:N", title="Period"),
                 alt.Tooltip("category:N", title="Category"),
-                alt.Tooltip("items:Q", title="Items"),
-                alt.Tooltip("weight:Q", title="Weight", format="+.0f"),
+                alt.Tooltip("items:Q", title="Stories or items", format=".1f"),
+                alt.Tooltip("weight:Q", title="Weight", format="+.1f"),
+            ],
+        )
+        .add_params(pick)
+    )
+    return chart
+
+
+def country_chart(countries: pd.DataFrame, granularity: Granularity, unit: str) -> alt.Chart:
+    """Stories (or items) per outlet country and period, stacked; a bar selects its country
+    and period."""
+    pick = alt.selection_point(name="pick", fields=["country", "start"], on="click")
+    names = sorted(countries["country"].unique())
+    chart: alt.Chart = (
+        alt.Chart(countries, height=260)
+        .mark_bar()
+        .encode(
+            x=_x(granularity),
+            y=alt.Y("items:Q", title=unit.capitalize(), stack="zero"),
+            color=alt.Color(
+                "country:N",
+                title="Outlet country",
+                scale=colour_scale(names, COUNTRY_COLOURS),
+                legend=alt.Legend(orient="right"),
+            ),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
+            tooltip=[
+                alt.Tooltip("label:N", title="Period"),
+                alt.Tooltip("country:N", title="Outlet country"),
+                alt.Tooltip("items:Q", title=unit.capitalize(), format=".1f"),
+                alt.Tooltip("net:Q", title="Net index", format="+.1f"),
+            ],
+        )
+        .add_params(pick)
+    )
+    return chart
+
+
+def hourly_chart(hourly: pd.DataFrame, names: Sequence[str]) -> alt.Chart:
+    """The last seven days per UTC hour: net index per dyad."""
+    chart: alt.Chart = (
+        alt.Chart(hourly, height=200)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "hour:T",
+                title="Hour (UTC)",
+                scale=alt.Scale(type="utc"),
+                axis=alt.Axis(format="%a %d %b %H:00", labelAngle=0, labelOverlap=True),
+            ),
+            y=alt.Y("net:Q", title="Net index per hour", stack="zero"),
+            color=alt.Color(
+                "series:N", title="Dyad", scale=colour_scale(names, DYAD_COLOURS), legend=None
+            ),
+            tooltip=[
+                alt.Tooltip("series:N", title="Dyad"),
+                alt.Tooltip(
+                    "utcyearmonthdatehours(hour):T", title="Hour (UTC)", format="%d %b %H:00"
+                ),
+                alt.Tooltip("items:Q", title="Stories or items"),
+                alt.Tooltip("net:Q", title="Net", format="+.0f"),
             ],
         )
     )

@@ -1,11 +1,19 @@
 """What the dashboard pages show: read, shaped into frames, and cached.
 
 Pages call these functions and draw what they return; they hold no SQL and
-no pandas. Each loader takes the database path as a string (part of the
-cache key), opens the database strictly read-only for that one call and
-closes it again. Results are cached for ``TTL_SECONDS``: a rerun (every
-widget change) does not hit SQLite, yet the collector's new items show up
-within a minute.
+no pandas. Each loader takes the database path as a string and the
+database's **data version** (``data_version``): both are part of the cache
+key, so a cached answer is reused on every rerun (every widget change)
+until the collector stores something or refreshes the aggregates, and then
+recomputed at once. The version itself is four index look-ups, cached for
+``VERSION_TTL`` seconds. Each loader opens the database strictly read-only
+for that one call and closes it again; the dashboard never writes, and
+never maintains the aggregates (``storage.aggregates`` does, in the
+collector).
+
+Series come from the pre-aggregated daily tables (``indicators.aggregated``),
+per story by default; only the Items list and one item's evidence read
+the raw tables, through indexes and FTS5.
 
 Feed text in the returned frames is plain, untrusted text: pages show it
 through ``st.dataframe`` (which never renders markup) or ``escape_markdown``,
@@ -30,20 +38,29 @@ import streamlit as st
 from indicators import (
     DEFAULT_BASELINE,
     SEEDED_DYADS,
+    DailyPoint,
     Dyad,
     Granularity,
-    aggregate,
+    Unit,
     compare_windows,
     detect_spikes,
-    load_daily_series,
+    key_of,
+    load_breakdown,
+    load_hourly,
+    load_series,
     next_period_start,
+    per_hundred,
     period_start,
+    rolling_baseline,
 )
+from indicators.events import events_between, load_calendar
 from storage import queries as sq
 from storage.db import open_database_readonly
+from tensionwatch import paths
 from tensionwatch.config import load_settings
 
-TTL_SECONDS = 60
+VERSION_TTL = 2  # seconds a data version is trusted before it is read again
+CACHE_TTL = 3600  # a safety net: the data version already invalidates on every write
 
 # Periods end on the day of the latest item ("as of"), not today: an archive
 # or a paused collector still shows its data.
@@ -57,9 +74,13 @@ PERIODS: dict[str, int | None] = {
 DEFAULT_PERIOD = "All"  # a new user sees the whole archive, its 2020-2021 episodes included
 GRANULARITIES: dict[str, Granularity] = {"Day": "day", "Week": "week", "Month": "month"}
 DEFAULT_GRANULARITY = "Week"
-METRIC_DAYS = 30  # the metric row: the last 30 days ...
-METRIC_HISTORY = 6  # ... against the median of the six 30-day windows before them
+UNITS: dict[str, Unit] = {"Stories": "story", "Items": "item"}
+DEFAULT_UNIT = "Stories"
+METRIC_DAYS = 7  # the metric row: the last 7 days ...
+METRIC_HISTORY = 4  # ... against the median of the four 7-day windows before (28 days)
+SPARK_DAYS = 56
 ITEM_LIMIT = 500
+TOP_STORIES = 3
 
 # CommonMark lets a backslash escape any ASCII punctuation: escaping all of it
 # turns markup, links, images, HTML and Streamlit's $LaTeX$ into plain text.
@@ -97,8 +118,21 @@ def _timestamp(moment: date) -> pd.Timestamp:
 # --- the whole database ------------------------------------------------------------------------
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def load_summary(path: str) -> sq.ItemSummary:
+@st.cache_data(ttl=VERSION_TTL, show_spinner=False)
+def load_data_version(path: str) -> str:
+    """``aggregates.items.fetches.pending``: changes whenever an answer may change."""
+    with _reading(path) as db:
+        v = sq.get_data_version(db)
+    return f"{v.aggregates}.{v.items}.{v.fetches}.{v.pending}"
+
+
+def pending_items(version: str) -> int:
+    """Items stored but not yet in the aggregates (the collector refreshes them)."""
+    return int(version.rsplit(".", 1)[1])
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def load_summary(path: str, version: str) -> sq.ItemSummary:
     with _reading(path) as db:
         return sq.summarise_items(db)
 
@@ -108,13 +142,17 @@ class FilterOptions:
     dyads: tuple[str, ...]  # seeded first, then every other pair of actors in use
     actors: tuple[str, ...]  # most items first
     categories: tuple[str, ...]
+    feeds: tuple[str, ...]
+    langs: tuple[str, ...]
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def load_filter_options(path: str) -> FilterOptions:
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def load_filter_options(path: str, version: str) -> FilterOptions:
     with _reading(path) as db:
-        actors = tuple(t.tag for t in sq.list_tag_counts(db, "actor"))
-        categories = tuple(t.tag for t in sq.list_tag_counts(db, "category"))
+        actors = tuple(t.tag for t in sq.list_aggregate_keys(db, "actor"))
+        categories = tuple(t.tag for t in sq.list_aggregate_keys(db, "category"))
+        feeds = tuple(sq.list_feed_names(db))
+        langs = tuple(sq.list_languages(db))
     seeded = [d.id for d in SEEDED_DYADS]
     seeded_pairs = {frozenset((d.a, d.b)) for d in SEEDED_DYADS}
     others = [
@@ -122,35 +160,7 @@ def load_filter_options(path: str) -> FilterOptions:
         for a, b in combinations(sorted(actors), 2)
         if frozenset((a, b)) not in seeded_pairs
     ]
-    return FilterOptions(tuple(seeded + others), actors, categories)
-
-
-# --- overview ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DyadMetric:
-    """A dyad's net index over the last ``METRIC_DAYS`` days against its usual level."""
-
-    dyad: str
-    current: float
-    expected: float | None  # median of earlier windows; None without enough history
-    windows: int
-    items: int
-
-    @property
-    def delta(self) -> float | None:
-        return None if self.expected is None else self.current - self.expected
-
-
-@dataclass(frozen=True)
-class Overview:
-    start: date
-    end: date
-    granularity: Granularity
-    chart: pd.DataFrame  # one row per dyad and period: see ``load_overview``
-    spikes: pd.DataFrame  # one row per spike day, newest first
-    metrics: tuple[DyadMetric, ...]
+    return FilterOptions(tuple(seeded + others), actors, categories, feeds, langs)
 
 
 def period_bounds(summary: sq.ItemSummary, period_days: int | None) -> tuple[date, date]:
@@ -171,40 +181,136 @@ def period_label(start: date, granularity: Granularity) -> str:
     return f"{start:%a %d %b %Y}"
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner="Computing the indicators…")
+def period_end(start: date, granularity: Granularity) -> date:
+    """The first day after the period that begins on ``start`` (an exclusive end)."""
+    return next_period_start(start, granularity)
+
+
+def _periods(
+    points: Sequence[DailyPoint],
+    granularity: Granularity,
+    totals: Sequence[DailyPoint] | None = None,
+) -> list[dict[str, Any]]:
+    """Daily points summed per period; with ``totals``, per 100 items collected then."""
+    groups: dict[date, list[int]] = {}
+    for n, point in enumerate(points):
+        groups.setdefault(period_start(point.day, granularity), []).append(n)
+    rows = []
+    for start, members in groups.items():
+        items = sum(points[n].items for n in members)
+        up = sum(points[n].escalation for n in members)
+        down = sum(points[n].deescalation for n in members)
+        if totals is not None:
+            base = sum(totals[n].items for n in members)
+            items_shown: float = per_hundred(items, base)
+            up, down = per_hundred(up, base), per_hundred(down, base)
+        else:
+            items_shown = items
+        rows.append(
+            {
+                "period": _timestamp(start),
+                "start": start.isoformat(),
+                "label": period_label(start, granularity),
+                "days": len(members),
+                "items": items_shown,
+                "escalation": up,
+                "deescalation": down,
+                "net": up + down,
+            }
+        )
+    return rows
+
+
+# --- overview ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DyadRow:
+    """A dyad's last ``METRIC_DAYS`` days against its usual level, its sparkline, top stories."""
+
+    dyad: str
+    current: float
+    expected: float | None  # median of the earlier windows; None without enough history
+    windows: int
+    items: int
+    spark: tuple[float, ...]  # daily net index, last ``SPARK_DAYS`` days
+    stories: tuple[sq.StoryRow, ...]
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.expected is None else self.current - self.expected
+
+
+@dataclass(frozen=True)
+class Overview:
+    start: date
+    end: date
+    granularity: Granularity
+    chart: pd.DataFrame  # one row per dyad and period: see ``load_overview``
+    spikes: pd.DataFrame  # one row per spike day, newest first
+    rows: tuple[DyadRow, ...]
+
+
+_CHART_COLUMNS = (
+    "dyad", "period", "start", "label", "days", "items", "escalation", "deescalation", "net",
+    "expected", "lower", "upper", "spike_days", "spike_note",
+)  # fmt: skip
+_SPIKE_COLUMNS = ("dyad", "day", "observed", "expected", "upper", "score")
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Computing the indicators…")
 def load_overview(
-    path: str, dyads: tuple[str, ...], period_days: int | None, granularity: Granularity
+    path: str,
+    version: str,
+    dyads: tuple[str, ...],
+    period_days: int | None,
+    granularity: Granularity,
+    unit: Unit = "story",
 ) -> Overview:
-    """Series, spikes and metrics of ``dyads`` over the chosen period.
+    """Series, baseline band, spikes and the per-dyad rows of ``dyads`` over the period.
 
     ``chart`` columns: dyad, period (UTC timestamp of the period's first
-    day), start (the same as ``YYYY-MM-DD``), label, days, items,
-    escalation, deescalation, net, spike_days, spike_note. Spikes are found
-    on the daily net index (see ``indicators.baseline``), with the days
-    before the period as warm-up, and marked on the period that holds them.
+    day), start (``YYYY-MM-DD``), label, days, items, escalation,
+    deescalation, net, expected / lower / upper (the baseline band: the
+    daily medians and band edges of ``indicators.baseline`` summed over the
+    period's days), spike_days, spike_note. Spikes are found on the daily
+    net index, with the 28 days before the period as warm-up.
     """
     chosen = [Dyad.parse(d) for d in dyads]
     with _reading(path) as db:
         summary = sq.summarise_items(db)
         start, end = period_bounds(summary, period_days)
         first = summary.first_published.date() if summary.first_published else start
-        history_from = min(
-            start - timedelta(days=DEFAULT_BASELINE.window),
-            end - timedelta(days=METRIC_DAYS * (METRIC_HISTORY + 1) - 1),
+        history_from = max(
+            first,
+            min(
+                start - timedelta(days=DEFAULT_BASELINE.window),
+                end - timedelta(days=METRIC_DAYS * (METRIC_HISTORY + 1) + SPARK_DAYS),
+            ),
         )
-        series = load_daily_series(db, chosen, max(first, history_from), end)
+        keys = [key_of(d) for d in chosen]
+        series = load_series(db, "dyad", keys, history_from, end, unit)
+        week_from = _utc_midnight(end - timedelta(days=METRIC_DAYS - 1))
+        week_to = _utc_midnight(end + timedelta(days=1))
+        stories = {
+            d.id: tuple(sq.list_top_stories(db, (d.a, d.b), week_from, week_to, TOP_STORIES))
+            for d in chosen
+        }
 
     chart_rows: list[dict[str, Any]] = []
     spike_rows: list[dict[str, Any]] = []
-    metrics = []
-    for dyad in chosen:
-        points = series[dyad]
-        shown = [p for p in points if p.day >= start]
+    rows = []
+    for dyad, key in zip(chosen, keys, strict=True):
+        points = series[key]
+        nets = [p.net for p in points]
+        bands = rolling_baseline(nets, DEFAULT_BASELINE)
+        offset = next((n for n, p in enumerate(points) if p.day >= start), len(points))
+        shown = points[offset:]
         spikes = [s for s in detect_spikes(points, "net") if s.day >= start]
-        spikes_by_period: dict[date, list[str]] = {}
+        notes: dict[date, list[str]] = {}
         for spike in spikes:
             note = f"{spike.day:%d %b}: {spike.observed:+.0f} (expected {spike.expected:+.0f})"
-            spikes_by_period.setdefault(period_start(spike.day, granularity), []).append(note)
+            notes.setdefault(period_start(spike.day, granularity), []).append(note)
             spike_rows.append(
                 {
                     "dyad": dyad.id,
@@ -215,101 +321,223 @@ def load_overview(
                     "score": spike.score,
                 }
             )
-        for period in aggregate(shown, granularity):
-            notes = spikes_by_period.get(period.start, [])
+        band_sums: dict[date, list[float]] = {}
+        for point, band in zip(shown, bands[offset:], strict=True):
+            if band is not None:
+                total = band_sums.setdefault(period_start(point.day, granularity), [0, 0, 0])
+                total[0] += band.expected
+                total[1] += band.lower
+                total[2] += band.upper
+        for row in _periods(shown, granularity):
+            first_day = date.fromisoformat(row["start"])
+            band_row = band_sums.get(first_day)
+            period_notes = notes.get(first_day, [])
             chart_rows.append(
                 {
                     "dyad": dyad.id,
-                    "period": _timestamp(period.start),
-                    "start": period.start.isoformat(),
-                    "label": period_label(period.start, granularity),
-                    "days": period.days,
-                    "items": period.items,
-                    "escalation": period.escalation,
-                    "deescalation": period.deescalation,
-                    "net": period.net,
-                    "spike_days": len(notes),
-                    "spike_note": "; ".join(notes),
+                    **row,
+                    "expected": band_row[0] if band_row else None,
+                    "lower": band_row[1] if band_row else None,
+                    "upper": band_row[2] if band_row else None,
+                    "spike_days": len(period_notes),
+                    "spike_note": "; ".join(period_notes),
                 }
             )
         comparison = compare_windows(points, "net", METRIC_DAYS, METRIC_HISTORY)
-        recent_items = sum(p.items for p in points[-METRIC_DAYS:])
-        metrics.append(
-            DyadMetric(
+        rows.append(
+            DyadRow(
                 dyad.id,
                 comparison.current,
                 comparison.expected,
                 comparison.windows,
-                recent_items,
+                sum(p.items for p in points[-METRIC_DAYS:]),
+                tuple(p.net for p in points[-SPARK_DAYS:]),
+                stories[dyad.id],
             )
         )
     chart = pd.DataFrame(chart_rows, columns=list(_CHART_COLUMNS))
     spikes_frame = pd.DataFrame(spike_rows, columns=list(_SPIKE_COLUMNS))
     spikes_frame = spikes_frame.sort_values(["day", "dyad"], ascending=[False, True])
     return Overview(
-        start, end, granularity, chart, spikes_frame.reset_index(drop=True), tuple(metrics)
+        start, end, granularity, chart, spikes_frame.reset_index(drop=True), tuple(rows)
     )
 
 
-_CHART_COLUMNS = (
-    "dyad",
-    "period",
-    "start",
-    "label",
-    "days",
-    "items",
-    "escalation",
-    "deescalation",
-    "net",
-    "spike_days",
-    "spike_note",
-)
-_SPIKE_COLUMNS = ("dyad", "day", "observed", "expected", "upper", "score")
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def load_category_breakdown(
-    path: str, dyad: str, start: date, end: date, granularity: Granularity
-) -> pd.DataFrame:
-    """Per period and category: summed weight and items, for one dyad.
-
-    Columns: period (UTC timestamp), start, category, weight, items.
-    """
-    pair = Dyad.parse(dyad)
-    with _reading(path) as db:
-        rows = sq.list_category_day_totals(
-            db, _utc_midnight(start), _utc_midnight(end + timedelta(days=1)), (pair.a, pair.b)
-        )
-    sums: dict[tuple[date, str], list[float]] = {}
-    for row in rows:
-        key = (period_start(row.day, granularity), row.category)
-        total = sums.setdefault(key, [0.0, 0.0])
-        total[0] += row.weight
-        total[1] += row.items
+def top_stories_frame(rows: Sequence[DyadRow]) -> pd.DataFrame:
+    """The dyads' top stories of the week as one table: dyad, first seen, title, outlets,
+    items, index."""
     return pd.DataFrame(
         [
             {
-                "period": _timestamp(first),
-                "start": first.isoformat(),
-                "category": category,
-                "weight": weight,
-                "items": int(items),
+                "dyad": row.dyad,
+                "first_seen": pd.Timestamp(story.first_published),
+                "title": story.title,
+                "outlets": story.outlets,
+                "items": story.items,
+                "index": story.index,
             }
-            for (first, category), (weight, items) in sorted(sums.items())
+            for row in rows
+            for story in row.stories
         ],
-        columns=["period", "start", "category", "weight", "items"],
+        columns=["dyad", "first_seen", "title", "outlets", "items", "index"],
     )
 
 
-def chart_pick(event: Mapping[str, Any] | None) -> tuple[str, date] | None:
-    """The (dyad, period start) clicked on the escalation chart, if any."""
+# --- trends ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trends:
+    start: date
+    end: date
+    series: pd.DataFrame  # series, period, start, label, days, items, escalation, ...
+    categories: pd.DataFrame  # period, start, label, category, weight, items
+    countries: pd.DataFrame  # period, start, label, country, items, net
+
+
+def _sum_points(groups: Sequence[Sequence[DailyPoint]], days: Sequence[date]) -> list[DailyPoint]:
+    return [
+        DailyPoint(
+            day,
+            sum(g[n].items for g in groups),
+            sum(g[n].escalation for g in groups),
+            sum(g[n].deescalation for g in groups),
+        )
+        for n, day in enumerate(days)
+    ]
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Computing the trends…")
+def load_trends(
+    path: str,
+    version: str,
+    dyads: tuple[str, ...],
+    actors: tuple[str, ...],
+    categories: tuple[str, ...],
+    start: date,
+    end: date,
+    granularity: Granularity,
+    unit: Unit = "story",
+    normalised: bool = False,
+) -> Trends:
+    """One series per chosen dyad and actor; the categories and outlet countries behind the
+    chosen dyads (all of them summed; an actor's categories when no dyad is chosen).
+
+    With ``categories``, a series counts only those categories (its items are then
+    item-category pairs). ``normalised``: per 100 items (stories) collected in the period.
+    """
+    pairs = [key_of(Dyad.parse(d)) for d in dyads]
+    with _reading(path) as db:
+        totals = load_series(db, "all", [""], start, end, unit)[""]
+        days = [p.day for p in totals]
+        named: list[tuple[str, tuple[DailyPoint, ...]]] = []
+        for label, kind, key in [*((d, "dyad", k) for d, k in zip(dyads, pairs, strict=True)),
+                                 *((a, "actor", a) for a in actors)]:  # fmt: skip
+            if categories:
+                parts = load_breakdown(db, f"{kind}_category", key, start, end, unit)  # type: ignore[arg-type]
+                chosen = [parts[c] for c in categories if c in parts]
+                named.append((label, tuple(_sum_points(chosen, days))))
+            else:
+                named.append((label, load_series(db, kind, [key], start, end, unit)[key]))  # type: ignore[arg-type]
+        by_category: dict[str, list[Sequence[DailyPoint]]] = {}
+        by_country: dict[str, list[Sequence[DailyPoint]]] = {}
+        owners = [("dyad_category", "dyad_country", k) for k in pairs] or [
+            ("actor_category", "", a) for a in actors
+        ]
+        for category_kind, country_kind, key in owners:
+            for name, points in load_breakdown(db, category_kind, key, start, end, unit).items():  # type: ignore[arg-type]
+                if not categories or name in categories:
+                    by_category.setdefault(name, []).append(points)
+            if country_kind:
+                for name, points in load_breakdown(db, country_kind, key, start, end, unit).items():  # type: ignore[arg-type]
+                    by_country.setdefault(name or "unknown", []).append(points)
+    base = totals if normalised else None
+    series_rows = [
+        {"series": label, **row}
+        for label, points in named
+        for row in _periods(points, granularity, base)
+    ]
+    category_rows = [
+        {
+            "category": name,
+            **{k: v for k, v in row.items() if k in ("period", "start", "label", "items")},
+            "weight": row["net"],
+        }
+        for name, groups in sorted(by_category.items())
+        for row in _periods(_sum_points(groups, days), granularity, base)
+        if row["items"]
+    ]
+    country_rows = [
+        {"country": name, **{k: row[k] for k in ("period", "start", "label", "items", "net")}}
+        for name, groups in sorted(by_country.items())
+        for row in _periods(_sum_points(groups, days), granularity, base)
+        if row["items"]
+    ]
+    return Trends(
+        start,
+        end,
+        pd.DataFrame(
+            series_rows,
+            columns=[
+                "series",
+                "period",
+                "start",
+                "label",
+                "days",
+                "items",
+                "escalation",
+                "deescalation",
+                "net",
+            ],
+        ),
+        pd.DataFrame(
+            category_rows, columns=["category", "period", "start", "label", "items", "weight"]
+        ),
+        pd.DataFrame(country_rows, columns=["country", "period", "start", "label", "items", "net"]),
+    )
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def load_hourly_frame(path: str, version: str, dyads: tuple[str, ...], unit: Unit) -> pd.DataFrame:
+    """The last 7 days per UTC hour, up to the latest item: series, hour, items, net."""
+    with _reading(path) as db:
+        summary = sq.summarise_items(db)
+        if summary.last_published is None:
+            return pd.DataFrame(columns=["series", "hour", "items", "net"])
+        keys = [key_of(Dyad.parse(d)) for d in dyads]
+        hourly = load_hourly(db, "dyad", keys, summary.last_published, unit=unit)
+    return pd.DataFrame(
+        [
+            {"series": d, "hour": pd.Timestamp(p.hour), "items": p.items, "net": p.net}
+            for d, k in zip(dyads, keys, strict=True)
+            for p in hourly[k]
+        ],
+        columns=["series", "hour", "items", "net"],
+    )
+
+
+# --- chart selections --------------------------------------------------------------------------
+
+
+def chart_pick(event: Mapping[str, Any] | None, param: str = "pick") -> dict[str, str] | None:
+    """The fields of the point or bar clicked on a chart (its selection ``param``), if any."""
     selection = (event or {}).get("selection") or {}
-    picked = selection.get("pick") or []
-    if not picked:
+    picked = selection.get(param) or []
+    if not picked or not isinstance(picked[0], Mapping):
         return None
-    point = picked[0]
+    return {str(k): str(v) for k, v in picked[0].items() if not str(k).startswith("vlPoint")}
+
+
+def picked_period(fields: Mapping[str, str] | None) -> date | None:
     try:
-        return Dyad.parse(str(point["dyad"])).id, date.fromisoformat(str(point["start"]))
+        return date.fromisoformat(fields["start"]) if fields else None
+    except (KeyError, ValueError):
+        return None
+
+
+def picked_dyad(fields: Mapping[str, str] | None, key: str = "dyad") -> str | None:
+    try:
+        return Dyad.parse(fields[key]).id if fields else None
     except (KeyError, ValueError):
         return None
 
@@ -328,27 +556,16 @@ def spike_at(spikes: pd.DataFrame, row: int) -> tuple[str, date] | None:
     return str(record["dyad"]), record["day"].date()
 
 
-def period_end(start: date, granularity: Granularity) -> date:
-    return next_period_start(start, granularity)
-
-
 # --- items -------------------------------------------------------------------------------------
 
 _ITEM_COLUMNS = (
-    "published",
-    "outlet",
-    "title",
-    "actors",
-    "categories",
-    "index",
-    "link",
-    "outlets",
-    "id",
-)
+    "published", "outlet", "title", "actors", "categories", "index", "story_outlets",
+    "story_items", "lang", "link", "outlets", "id", "story_id",
+)  # fmt: skip
 
 
 def _items_frame(rows: Sequence[sq.ItemRow]) -> pd.DataFrame:
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         [
             {
                 "published": pd.Timestamp(r.published),
@@ -357,39 +574,51 @@ def _items_frame(rows: Sequence[sq.ItemRow]) -> pd.DataFrame:
                 "actors": list(r.actors),
                 "categories": list(r.categories),
                 "index": r.index,
+                "story_outlets": r.story_outlets,
+                "story_items": r.story_items,
+                "lang": r.lang,
                 "link": r.url,
                 "outlets": r.outlets,
                 "id": r.id,
+                "story_id": r.story_id,
             }
             for r in rows
         ],
         columns=list(_ITEM_COLUMNS),
     )
-    return frame
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def load_items(
     path: str,
+    version: str,
     *,
-    dyad: str | None = None,
+    dyads: tuple[str, ...] = (),
     actors: tuple[str, ...] = (),
     categories: tuple[str, ...] = (),
+    feeds: tuple[str, ...] = (),
+    langs: tuple[str, ...] = (),
+    countries: tuple[str, ...] = (),
     search: str = "",
     since: date | None = None,
     until: date | None = None,
+    unit: Unit = "item",
     limit: int = ITEM_LIMIT,
 ) -> pd.DataFrame:
-    """The newest matching items. ``until`` is exclusive. Columns: published (UTC),
-    outlet, title, actors, categories, index, link (http(s) or None), outlets, id."""
-    pair = Dyad.parse(dyad) if dyad else None
+    """The newest matching items (``unit="story"``: one row per story, its first item).
+    ``dyads``: any of them; ``actors``: all of them; ``categories``: any of them.
+    ``until`` is exclusive. Columns: see ``_ITEM_COLUMNS``; link is http(s) or None."""
     spec = sq.ItemFilter(
-        dyad=(pair.a, pair.b) if pair else None,
+        dyads=tuple((p.a, p.b) for p in (Dyad.parse(d) for d in dyads)),
         actors=actors,
         categories=categories,
+        feeds=feeds,
+        langs=langs,
+        countries=countries,
         search=search,
         since=_utc_midnight(since) if since else None,
         until=_utc_midnight(until) if until else None,
+        stories_only=unit == "story",
         limit=limit,
     )
     with _reading(path) as db:
@@ -400,14 +629,66 @@ def item_id_at(items: pd.DataFrame, row: int) -> str | None:
     return str(items.iloc[row]["id"]) if 0 <= row < len(items) else None
 
 
+def items_csv(items: pd.DataFrame) -> bytes:
+    """The items as CSV (UTF-8 with BOM so spreadsheets read accents; lists joined by ``;``).
+    Cells starting with = + - @ are prefixed with ' so no spreadsheet runs them as formulas."""
+    frame = items.copy()
+    for column in ("actors", "categories"):
+        frame[column] = frame[column].map(lambda tags: ";".join(tags))
+    frame["published"] = frame["published"].map(lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    for column in ("title", "outlet"):
+        frame[column] = frame[column].map(
+            lambda text: "'" + text if str(text)[:1] in ("=", "+", "-", "@") else text
+        )
+    return bytes(frame.to_csv(index=False).encode("utf-8-sig"))
+
+
+def items_json(items: pd.DataFrame) -> bytes:
+    """The items as a JSON array (UTC times as ISO 8601, tags as arrays)."""
+    frame = items.copy()
+    frame["published"] = frame["published"].map(lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return str(frame.to_json(orient="records", force_ascii=False, indent=1)).encode("utf-8")
+
+
 @dataclass(frozen=True)
 class ItemDetail:
     item: sq.ItemRow
     evidence: pd.DataFrame  # one row per tag and match: see ``load_item_detail``
+    title_marked: str  # the title as escaped markdown, matched words highlighted
+    summary_marked: str
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def load_item_detail(path: str, item_id: str) -> ItemDetail | None:
+def highlight(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """``text`` as escaped markdown with the characters of ``spans`` highlighted.
+
+    Every piece is escaped on its own (so feed text stays text), then the
+    matched pieces are wrapped in Streamlit's ``:orange-background[...]``.
+    Overlapping spans merge; spans outside the text are ignored.
+    """
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        start, end = max(0, start), min(len(text), end)
+        if start >= end:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, at = [], 0
+    for start, end in merged:
+        out.append(_escape_keep_spaces(text[at:start]))
+        out.append(f":orange-background[**{_escape_keep_spaces(text[start:end])}**]")
+        at = end
+    out.append(_escape_keep_spaces(text[at:]))
+    return "".join(out)
+
+
+def _escape_keep_spaces(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text.replace("\n", " "))
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def load_item_detail(path: str, version: str, item_id: str) -> ItemDetail | None:
     """An item and why it is tagged: one row per rule firing, and one for a label with none.
 
     Evidence columns: kind, tag, weight, rule, field, text, span, rules_version.
@@ -453,16 +734,38 @@ def load_item_detail(path: str, item_id: str) -> ItemDetail | None:
                 }
             )
     columns = ["kind", "tag", "weight", "rule", "field", "text", "span", "rules_version"]
-    return ItemDetail(item, pd.DataFrame(rows, columns=columns))
+    return ItemDetail(
+        item,
+        pd.DataFrame(rows, columns=columns),
+        highlight(item.title, [(m.start, m.end) for m in matches if m.field == "title"]),
+        highlight(item.summary, [(m.start, m.end) for m in matches if m.field == "summary"]),
+    )
 
 
 # --- feeds -------------------------------------------------------------------------------------
 
+STALE_AFTER = timedelta(days=2)  # an enabled feed with no success for this long is stale
+FEED_COLUMNS = [
+    "flag", "status", "name", "url", "country", "lang", "last_ok", "last_error", "last_error_at",
+    "error_since", "error_count", "items", "items_7d", "median_ms", "next_due", "last_warning",
+    "disabled_reason",
+]  # fmt: skip
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def load_feed_health(path: str) -> pd.DataFrame:
-    """One row per feed. Columns: status, name, url, country, lang, last_ok, last_error,
-    error_since, error_count, items, items_7d, last_warning, disabled_reason."""
+
+def feed_flag(status: str, last_ok: datetime | None, now: datetime, archive: bool) -> str:
+    """``failing``, ``stale`` (no success for ``STALE_AFTER``), ``off`` or ``""``."""
+    if status == "error":
+        return "failing"
+    if status == "disabled":
+        return "off"
+    if not archive and (last_ok is None or now - last_ok > STALE_AFTER):
+        return "stale"
+    return ""
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def load_feed_health(path: str, version: str) -> pd.DataFrame:
+    """One row per feed, failing and stale ones first. Columns: ``FEED_COLUMNS``."""
     now = datetime.now(UTC)
     with _reading(path) as db:
         feeds = sq.list_feed_health(db, now, timedelta(days=7))
@@ -470,44 +773,55 @@ def load_feed_health(path: str) -> pd.DataFrame:
     def stamp(moment: datetime | None) -> pd.Timestamp | None:
         return pd.Timestamp(moment) if moment else None
 
-    return pd.DataFrame(
-        [
-            {
-                "status": f.status,
-                "name": f.name,
-                "url": f.url,
-                "country": f.country,
-                "lang": f.lang,
-                "last_ok": stamp(f.last_ok),
-                "last_error": f.last_error or "",
-                "error_since": stamp(f.error_since),
-                "error_count": f.error_count,
-                "items": f.items,
-                "items_7d": f.items_recent,
-                "last_warning": f.last_warning or "",
-                "disabled_reason": f.disabled_reason or "",
-            }
-            for f in feeds
-        ],
-        columns=[
-            "status",
-            "name",
-            "url",
-            "country",
-            "lang",
-            "last_ok",
-            "last_error",
-            "error_since",
-            "error_count",
-            "items",
-            "items_7d",
-            "last_warning",
-            "disabled_reason",
-        ],
-    )
+    rows = [
+        {
+            "flag": feed_flag(
+                f.status, f.last_ok, now, not f.url.lower().startswith(("http://", "https://"))
+            ),
+            "status": f.status,
+            "name": f.name,
+            "url": f.url,
+            "country": f.country,
+            "lang": f.lang,
+            "last_ok": stamp(f.last_ok),
+            "last_error": f.last_error or "",
+            "last_error_at": stamp(f.last_error_at),
+            "error_since": stamp(f.error_since),
+            "error_count": f.error_count,
+            "items": f.items,
+            "items_7d": f.items_recent,
+            "median_ms": f.median_ms,
+            "next_due": stamp(f.next_due),
+            "last_warning": f.last_warning or "",
+            "disabled_reason": f.disabled_reason or "",
+        }
+        for f in feeds
+    ]
+    order = {"failing": 0, "stale": 1, "": 2, "off": 3}
+    rows.sort(key=lambda r: order[str(r["flag"])])
+    return pd.DataFrame(rows, columns=FEED_COLUMNS)
 
 
 def count_statuses(feeds: pd.DataFrame) -> dict[str, int]:
     """How many feeds are in each status, in the order ok, error, disabled, never."""
     counts = feeds["status"].value_counts() if len(feeds) else pd.Series(dtype=int)
     return {status: int(counts.get(status, 0)) for status in sq.FEED_STATUSES}
+
+
+# --- event calendar ----------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def load_events(start: date, end: date, dyads: tuple[str, ...]) -> pd.DataFrame:
+    """Calendar events in the period that concern one of ``dyads``: day, label, note,
+    recurring (a yearly event)."""
+    calendar = load_calendar(paths.seeds_dir() / "events.toml")
+    wanted = set(dyads)
+    return pd.DataFrame(
+        [
+            {"day": _timestamp(e.day), "label": e.label, "note": e.note, "recurring": e.recurring}
+            for e in events_between(calendar, start, end)
+            if e.concerns(wanted)
+        ],
+        columns=["day", "label", "note", "recurring"],
+    )

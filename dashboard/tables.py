@@ -13,7 +13,10 @@ import streamlit as st
 
 cc = st.column_config
 
-ITEM_ORDER = ("published", "outlet", "title", "actors", "categories", "index", "link")
+ITEM_ORDER = (
+    "published", "outlet", "title", "actors", "categories", "index", "story_outlets", "lang",
+    "link",
+)  # fmt: skip
 ITEM_COLUMNS: dict[str, Any] = {
     "published": cc.DatetimeColumn("Published (UTC)", format="YYYY-MM-DD HH:mm"),
     "outlet": cc.TextColumn("Outlet"),
@@ -23,6 +26,10 @@ ITEM_COLUMNS: dict[str, Any] = {
     "index": cc.NumberColumn(
         "Index", help="Escalation index: the sum of the item's category weights", format="%+.0f"
     ),
+    "story_outlets": cc.NumberColumn(
+        "Outlets", help="Distinct outlets that carried this story (near-duplicates included)"
+    ),
+    "lang": cc.TextColumn("Lang", width="small"),
     "link": cc.LinkColumn("Link", display_text="open ↗", width="small"),
 }
 
@@ -37,6 +44,15 @@ EVIDENCE_COLUMNS: dict[str, Any] = {
     "rules_version": cc.TextColumn("Rules version", width="small"),
 }
 
+STORY_COLUMNS: dict[str, Any] = {
+    "dyad": cc.TextColumn("Dyad"),
+    "first_seen": cc.DatetimeColumn("First seen (UTC)", format="YYYY-MM-DD HH:mm"),
+    "title": cc.TextColumn("Story (its first headline)", width="large"),
+    "outlets": cc.NumberColumn("Outlets", help="Distinct outlets that carried the story"),
+    "items": cc.NumberColumn("Copies", help="Items clustered into this story"),
+    "index": cc.NumberColumn("Index", format="%+.0f", help="Sum of the story's category weights"),
+}
+
 SPIKE_COLUMNS: dict[str, Any] = {
     "dyad": cc.TextColumn("Dyad"),
     "day": cc.DateColumn("Day (UTC)", format="YYYY-MM-DD"),
@@ -47,13 +63,17 @@ SPIKE_COLUMNS: dict[str, Any] = {
 }
 
 FEED_ORDER = (
+    "flag",
     "status",
     "name",
     "items",
     "items_7d",
     "last_ok",
+    "median_ms",
+    "next_due",
     "error_count",
     "last_error",
+    "last_error_at",
     "error_since",
     "disabled_reason",
     "last_warning",
@@ -62,6 +82,16 @@ FEED_ORDER = (
     "url",
 )
 FEED_COLUMNS: dict[str, Any] = {
+    "flag": cc.TextColumn(
+        "Attention",
+        help="failing: the last poll failed · stale: no success for two days · off: disabled",
+        width="small",
+    ),
+    "median_ms": cc.NumberColumn(
+        "Median response", help="Median of the last 50 polls", format="%.0f ms"
+    ),
+    "next_due": cc.DatetimeColumn("Next poll (UTC)", format="YYYY-MM-DD HH:mm"),
+    "last_error_at": cc.DatetimeColumn("Last error at (UTC)", format="YYYY-MM-DD HH:mm"),
     "status": cc.TextColumn("Status", help="ok, error, disabled or never (not polled yet)"),
     "name": cc.TextColumn("Name"),
     "url": cc.TextColumn("URL or file", width="medium"),

@@ -27,8 +27,8 @@ What one row of ``agg_daily`` counts, per ``kind`` (``key``):
 - ``category`` (category id): items carrying it and that category's weight
   only; ``dyad_category`` (``a-b|category``) and ``actor_category``
   (``actor|category``) the same within a dyad or an actor;
-- ``dyad_country`` (``a-b|CC``): a dyad's items by the outlet's country (a
-  story counts once in each country among its outlets).
+- ``dyad_country`` (``a-b|CC``): a dyad's items by outlet country (an item,
+  or a story, counts once in each country among the feeds that carried it).
 """
 
 from __future__ import annotations
@@ -127,7 +127,9 @@ def merge_story(members: Sequence[Fact], story_id: str) -> Fact:
 
 
 _FACT_COLUMNS = """
-    i.id, i.published, coalesce(si.story_id, i.id), coalesce(f.country, ''),
+    i.id, i.published, coalesce(si.story_id, i.id),
+    (SELECT group_concat(DISTINCT g.country) FROM item_sources s JOIN feeds g ON g.id = s.feed_id
+     WHERE s.item_id = i.id AND g.country != ''),
     (SELECT group_concat(tag, ',') FROM item_tags t WHERE t.item_id = i.id AND t.kind = 'actor'),
     (SELECT group_concat(tag || '=' || weight, ',') FROM item_tags t
      WHERE t.item_id = i.id AND t.kind = 'category')
@@ -136,7 +138,7 @@ _FACT_COLUMNS = """
 
 def _facts(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[str, Fact]]:
     """(story id, fact) per row of ``_FACT_COLUMNS``."""
-    for item_id, published, story, country, actors, categories in rows:
+    for item_id, published, story, countries, actors, categories in rows:
         pairs = []
         for part in (categories or "").split(","):
             if part:
@@ -149,7 +151,7 @@ def _facts(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[str, Fact]]:
                 from_iso(published),
                 frozenset(actors.split(",")) if actors else frozenset(),
                 tuple(sorted(pairs)),
-                frozenset((country,)) if country else frozenset(),
+                frozenset(countries.split(",")) if countries else frozenset(),
             ),
         )
 
@@ -167,7 +169,6 @@ def list_facts(
     rows = db.conn.execute(
         f"""SELECT {_FACT_COLUMNS} FROM items i
             LEFT JOIN story_items si ON si.item_id = i.id
-            LEFT JOIN feeds f ON f.id = i.feed_id
             WHERE {where}""",
         [to_iso(since), to_iso(until)],
     ).fetchall()

@@ -92,7 +92,7 @@ class ItemFilter:
     dyads: tuple[tuple[str, str], ...] = ()  # the item concerns at least one of them
     feeds: tuple[str, ...] = ()  # feed names (or URLs of unnamed feeds) that carried it
     langs: tuple[str, ...] = ()
-    countries: tuple[str, ...] = ()  # the country of the feed that first brought it
+    countries: tuple[str, ...] = ()  # the country of a feed that carried it
     ids: tuple[str, ...] = ()  # exactly these items (a drill-down)
     stories_only: bool = False  # one row per story: its first item
 
@@ -398,10 +398,16 @@ def list_items(db: sqlite_utils.Database, spec: ItemFilter) -> list[ItemRow]:
             + ")"
         )
         params += [actor for pair in spec.dyads for actor in pair]
-    for column, values in (("f.country", spec.countries), ("i.lang", spec.langs)):
-        if values:
-            where.append(f"{column} IN ({', '.join('?' for _ in values)})")
-            params += list(values)
+    if spec.langs:
+        where.append(f"i.lang IN ({', '.join('?' for _ in spec.langs)})")
+        params += list(spec.langs)
+    if spec.countries:
+        marks = ", ".join("?" for _ in spec.countries)
+        where.append(
+            "EXISTS (SELECT 1 FROM item_sources s JOIN feeds g ON g.id = s.feed_id "
+            f"WHERE s.item_id = i.id AND g.country IN ({marks}))"
+        )
+        params += list(spec.countries)
     if spec.feeds:
         marks = ", ".join("?" for _ in spec.feeds)
         where.append(

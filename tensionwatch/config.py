@@ -178,6 +178,21 @@ OPTIONS: tuple[Option, ...] = (
         "Port the dashboard listens on.",
     ),
     Option(
+        "dashboard.password_hash",
+        "TENSIONWATCH_DASHBOARD_PASSWORD_HASH",
+        None,
+        parse_str,
+        "Dashboard login: salted scrypt/PBKDF2 hash (environment only; see docs/dashboard.md).",
+        secret=True,
+    ),
+    Option(
+        "dashboard.oidc",
+        "TENSIONWATCH_DASHBOARD_OIDC",
+        False,
+        parse_bool,
+        "Dashboard login through Streamlit's OIDC (st.login; [auth] in .streamlit/secrets.toml).",
+    ),
+    Option(
         "smtp.host",
         "TENSIONWATCH_SMTP_HOST",
         None,
@@ -240,6 +255,8 @@ class Settings:
     dashboard_port: int
     smtp: SmtpSettings
     alerts: tuple[Mapping[str, Any], ...] = ()
+    dashboard_password_hash: str | None = field(default=None, repr=False)
+    dashboard_oidc: bool = False
     alerts_source: str = ""  # the file the [[alerts]] tables came from, for error messages
     workers: int = 8  # feeds fetched at once in a pass
     per_host: int = 2  # most feeds fetched at once from one host
@@ -374,6 +391,8 @@ def load_settings(
         ),
         dashboard_host=values["dashboard.host"],
         dashboard_port=values["dashboard.port"],
+        dashboard_password_hash=values["dashboard.password_hash"],
+        dashboard_oidc=values["dashboard.oidc"],
         smtp=SmtpSettings(
             host=values["smtp.host"],
             port=values["smtp.port"],

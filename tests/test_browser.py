@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from storage.aggregates import refresh_aggregates
+from storage.db import open_database
 from tensionwatch.config import load_settings
 from tensionwatch.service import CollectorService
 from tests.conftest import REPO, WriteConfig
@@ -55,6 +57,9 @@ def dashboard_url(
     service = CollectorService(load_settings(config, env={}))
     service.collect_once()
     service.close()
+    db = open_database(config.parent / "tw.db")
+    refresh_aggregates(db)  # what the collector does after each pass
+    db.conn.close()
     exe = str(Path(sys.executable).parent / "tensionwatch")
     process = subprocess.Popen([exe, "dashboard", "--config", str(config)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
@@ -66,8 +71,8 @@ def dashboard_url(
         process.wait(timeout=20)
 
 
-@pytest.mark.parametrize(("path", "name"), [("/", "overview"), ("/items", "items"),
-                                            ("/feeds", "feeds")])  # fmt: skip
+@pytest.mark.parametrize(("path", "name"), [("/", "overview"), ("/trends", "trends"),
+                                            ("/items", "items"), ("/feeds", "feeds")])  # fmt: skip
 def test_every_page_draws_without_errors(dashboard_url: str, path: str, name: str) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -75,15 +80,21 @@ def test_every_page_draws_without_errors(dashboard_url: str, path: str, name: st
     dialogs: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page = browser.new_page(viewport={"width": 1440, "height": 2400})
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(dashboard_url + path)
         page.wait_for_selector("[data-testid=stMainBlockContainer] h1", timeout=30_000)
-        if name == "overview":
+        if name in ("overview", "trends"):
             page.wait_for_selector(
                 "[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg",
                 timeout=30_000,
             )
+            page.wait_for_timeout(1000)
+            charts = page.locator("[data-testid=stVegaLiteChart]")
+            drawn = page.locator(
+                "[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg.marks"
+            )
+            assert charts.count() >= 1 and drawn.count() >= charts.count(), "a chart did not draw"
         else:
             page.wait_for_selector("[data-testid=stDataFrame], [data-testid=stTable]",
                                    timeout=30_000)  # fmt: skip

@@ -55,6 +55,12 @@ def run_app(database: Path | None, monkeypatch: pytest.MonkeyPatch, page: str = 
     return at
 
 
+def param(at: AppTest, key: str) -> list[str]:
+    """A query-string parameter as a list (AppTest keeps one value as a plain string)."""
+    value = at.query_params.get(key)
+    return [] if value is None else value if isinstance(value, list) else [value]
+
+
 def texts(at: AppTest, *kinds: str) -> list[str]:
     return [str(node.value) for kind in kinds for node in at.get(kind)]
 
@@ -64,7 +70,7 @@ def test_overview(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert [t.value for t in at.title] == ["Escalation by dyad"]
     assert any("As of 30 Jun 2024, 18:00 UTC" in c for c in texts(at, "caption"))
     charts = at.get("vega_lite_chart")
-    assert len(charts) == 2  # the index by dyad, the categories of one dyad
+    assert len(charts) == 1  # the index by dyad (sparklines live in the metrics)
     spec = charts[0].proto.spec
     assert "triangle-up" in spec and "Net escalation index" in spec
     assert [m.label for m in at.metric] == [
@@ -74,13 +80,16 @@ def test_overview(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "algeria-polisario",
         "israel-palestine",
     ]
-    spikes = at.dataframe[0].value
+    top, spikes = at.dataframe[0].value, at.dataframe[1].value
+    assert set(top.columns) >= {"dyad", "title", "outlets"}
+    assert "HOSTILE" not in spikes.columns
     assert (spikes["dyad"] == "morocco-algeria").any()
     assert SPIKE_DAY.isoformat() in {d.date().isoformat() for d in spikes["day"]}
 
 
-@pytest.mark.parametrize("step", ["Day", "Week", "Month"])
-@pytest.mark.parametrize("period", ["Last 90 days", "All"])
+@pytest.mark.parametrize(
+    ("step", "period"), [("Day", "Last 90 days"), ("Week", "All"), ("Month", "Last year")]
+)
 def test_overview_periods_and_aggregation(
     sample_db: Path, monkeypatch: pytest.MonkeyPatch, step: str, period: str
 ) -> None:
@@ -89,10 +98,38 @@ def test_overview_periods_and_aggregation(
     at.selectbox(key="period").set_value(period)
     at.run()
     assert not at.exception
-    assert len(at.get("vega_lite_chart")) == 2
+    assert len(at.get("vega_lite_chart")) == 1
     heading = [s.value for s in at.subheader if s.value.startswith("Net escalation index")]
     start = "02 Apr 2024" if period == "Last 90 days" else "01 Jan 2024"
     assert heading == [f"Net escalation index, {start} – 30 Jun 2024"]
+    assert param(at, "granularity") == ([] if step == "Week" else [step])  # defaults stay out
+
+
+def test_overview_units_events_and_band(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = run_app(sample_db, monkeypatch)
+    spec = at.get("vega_lite_chart")[0].proto.spec
+    assert '"expected"' in spec  # the baseline band is drawn
+    at.segmented_control(key="unit").set_value("Items")
+    at.toggle(key="band").set_value(False)
+    at.toggle(key="events").set_value(False)
+    at.run()
+    assert not at.exception
+    assert param(at, "unit") == ["Items"] and param(at, "band") == ["0"]
+
+
+def test_overview_reads_its_filters_from_the_url(
+    sample_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TENSIONWATCH_DATABASE", str(sample_db))
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["dyads"] = ["morocco-israel", "no-such-thing"]
+    at.query_params["granularity"] = "Month"
+    at.query_params["period"] = "Last 90 days"
+    at.run()
+    assert not at.exception
+    assert [m.label for m in at.metric] == ["morocco-israel"]  # the unknown dyad is dropped
+    assert at.segmented_control(key="granularity").value == "Month"
+    assert at.selectbox(key="period").value == "Last 90 days"
 
 
 def test_overview_other_dyads_and_none(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -116,19 +153,20 @@ def test_overview_drill_down_from_chart_and_spikes(
     at.run()
     assert not at.exception
     shown = [m.replace("\\", "") for m in texts(at, "markdown")]
-    assert "**Items behind morocco-algeria, week of 20 May 2024** (UTC)" in shown
-    behind = at.dataframe[0].value
+    assert "**Stories behind morocco-algeria, week of 20 May 2024** (UTC)" in shown
+    behind = at.dataframe[1].value
     assert "Algeria cuts ties with Morocco" in set(behind["title"])
+    assert all(d.date() >= SPIKE_DAY for d in behind["published"])
 
     at.session_state["escalation_chart"] = {
         "selection": {"pick": [{"dyad": "<b>nonsense</b>", "start": "yesterday"}]}
     }
     at.run()
     assert not at.exception
-    assert not any("Items behind" in m for m in texts(at, "markdown"))
+    assert not any("behind" in m for m in texts(at, "markdown"))
 
     at = run_app(sample_db, monkeypatch)
-    spikes = at.dataframe[0].value
+    spikes = at.dataframe[1].value
     row = next(
         i
         for i, (dyad, day) in enumerate(zip(spikes["dyad"], spikes["day"], strict=True))
@@ -137,9 +175,55 @@ def test_overview_drill_down_from_chart_and_spikes(
     at.session_state["spikes_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     at.run()
     assert not at.exception
-    that_day = at.dataframe[1].value
+    that_day = at.dataframe[2].value
     assert len(that_day) == 3
     assert set(that_day["title"]) >= {"Algeria closes airspace to Moroccan aircraft"}
+
+
+def test_trends_page(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = run_app(sample_db, monkeypatch, "trends")
+    assert [t.value for t in at.title] == ["Trends"]
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 4  # lines, categories, countries, hourly
+    assert "Escalation (+) / de-escalation" in charts[1].proto.spec
+    at.multiselect(key="t_actors").set_value(["israel"])
+    at.multiselect(key="t_categories").set_value(["accusation_threat", "military_violence"])
+    at.segmented_control(key="t_scale").set_value("Per 100 collected")
+    at.segmented_control(key="t_granularity").set_value("Week")
+    at.selectbox(key="t_measure").set_value("Escalation")
+    at.run()
+    assert not at.exception
+    assert "per 100 collected" in at.get("vega_lite_chart")[0].proto.spec
+    assert param(at, "t_actors") == ["israel"]
+    at.multiselect(key="t_dyads").set_value([])
+    at.multiselect(key="t_actors").set_value([]).run()
+    assert any("Pick at least one dyad or actor" in i for i in texts(at, "info"))
+
+
+@pytest.mark.parametrize(
+    ("chart", "pick", "expected"),
+    [
+        ("trend_chart", {"series": "morocco-algeria", "start": "2024-05-01"},
+         "Algeria cuts ties with Morocco"),
+        ("category_chart", {"category": "diplomatic_rupture", "start": "2024-05-01"},
+         "Algeria closes airspace to Moroccan aircraft"),
+        ("country_chart", {"country": "FR", "start": "2024-05-01"},
+         "Algeria cuts ties with Morocco"),
+    ],
+)  # fmt: skip
+def test_trends_drill_down(
+    sample_db: Path, monkeypatch: pytest.MonkeyPatch, chart: str, pick: dict[str, str],
+    expected: str,
+) -> None:  # fmt: skip
+    at = run_app(sample_db, monkeypatch, "trends")
+    at.session_state[chart] = {"selection": {"pick": [pick]}}
+    at.run()
+    assert not at.exception
+    behind = at.dataframe[-1].value
+    assert expected in set(behind["title"])
+    assert all(d.month == 5 for d in behind["published"])
+    if chart == "category_chart":
+        assert all("diplomatic_rupture" in c for c in behind["categories"])
 
 
 def test_items_page(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -153,10 +237,31 @@ def test_items_page(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "actors",
         "categories",
         "index",
-        "link",
+        "story_outlets",
     ]
     assert len(table) == len(sample_items()) + 1  # the hostile item too
     assert table["published"].is_monotonic_decreasing
+    cut = table[table["title"] == "Algeria cuts ties with Morocco"].iloc[0]
+    assert cut["story_outlets"] == 2  # carried by two feeds
+
+
+def test_items_export(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from dashboard import queries
+
+    at = run_app(sample_db, monkeypatch, "items")
+    assert [b.label for b in at.get("download_button")] == ["CSV", "JSON"]
+    at.text_input(key="search").set_value("airspace").run()
+    table = at.dataframe[0].value
+    exported = json.loads(queries.items_json(table))
+    assert [e["title"] for e in exported] == ["Algeria closes airspace to Moroccan aircraft"]
+    assert exported[0]["published"] == "2024-05-20T09:00:00Z"
+    csv = queries.items_csv(table).decode("utf-8-sig")
+    assert csv.splitlines()[0].startswith("published,outlet,title")
+    assert "algeria;morocco" in csv
+    hostile = table.assign(title=["=HYPERLINK(1)"])
+    assert ",'=HYPERLINK(1)," in queries.items_csv(hostile).decode("utf-8-sig")
 
 
 @pytest.mark.parametrize(
@@ -165,14 +270,17 @@ def test_items_page(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("search", "airspace", {"Algeria closes airspace to Moroccan aircraft"}),
         ("search", "AIRSP*", {"Algeria closes airspace to Moroccan aircraft"}),
         ("search", '") OR ("', set()),
-        ("dyad", "morocco-polisario", None),
-        ("actors", ["united_nations"], {"UN envoy holds talks with Morocco and the Polisario"}),
+        ("i_dyads", ["morocco-polisario"], None),
+        ("i_actors", ["united_nations"], {"UN envoy holds talks with Morocco and the Polisario"}),
         (
-            "categories",
+            "i_categories",
             ["mediation_deescalation"],
             {"UN envoy holds talks with Morocco and the Polisario"},
         ),
+        ("i_feeds", ["Atlas Daily (archive)"], None),
+        ("i_langs", ["en"], None),
         ("items_period", "Last 90 days", None),
+        ("i_unit", "Stories", None),
     ],
 )
 def test_items_filters(
@@ -186,23 +294,29 @@ def test_items_filters(
     everything = len(at.dataframe[0].value)
     widget = {
         "search": at.text_input,
-        "dyad": at.selectbox,
-        "actors": at.multiselect,
-        "categories": at.multiselect,
+        "i_dyads": at.multiselect,
+        "i_actors": at.multiselect,
+        "i_categories": at.multiselect,
+        "i_feeds": at.multiselect,
+        "i_langs": at.multiselect,
         "items_period": at.selectbox,
+        "i_unit": at.segmented_control,
     }[key](key=key)
     widget.set_value(value).run()
     assert not at.exception
+    assert key in at.query_params  # the filter is in the URL
     if expected_titles == set():
-        assert any("No item matches" in i for i in texts(at, "info"))
+        assert any("Nothing matches" in i for i in texts(at, "info"))
         assert not at.dataframe
         return
     titles = set(at.dataframe[0].value["title"])
     if expected_titles is not None:
         assert titles == expected_titles
+    elif key in ("i_unit", "i_langs"):
+        assert len(titles) <= everything
     else:
         assert 0 < len(titles) < everything
-    if key == "dyad":
+    if key in ("i_dyads", "i_feeds"):
         assert all("Polisario" in t or "UN envoy" in t for t in titles)
 
 
@@ -227,8 +341,14 @@ def test_item_explained(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert ("military_violence", "category.military_violence", "title", "shelling") in rows
     assert ("western_sahara", "actor.western_sahara", "title", "Guerguerat") in rows
     assert ("polisario", "actor.polisario", "title", "Polisario") in rows
+    heading = next(m for m in texts(at, "markdown") if m.startswith("### "))
+    assert ":orange-background[**shelling**]" in heading  # the matched words highlighted
+    assert ":orange-background[**Guerguerat**]" in heading
     # an archive item without a link gets no button
     assert not at.get("link_button")
+
+
+OUR_MARKUP = re.compile(r":orange-background\[\*\*|\*\*\]|^### ")
 
 
 def test_hostile_feed_text_is_shown_as_text(
@@ -244,13 +364,15 @@ def test_hostile_feed_text_is_shown_as_text(
     assert not at.exception
     assert not at.get("html")
     assert not at.get("link_button")
-    (title,) = [s.value for s in at.subheader if "alert" in s.value]
-    # every ASCII punctuation character of the title arrives backslash-escaped, so no
-    # tag, link, image, emphasis or $math$ can form in the heading
-    assert FULLY_ESCAPED.fullmatch(title), title
-    assert title.replace("\\", "") == HOSTILE_TITLE
-    # the summary goes through st.text: shown as it is, never parsed
-    assert texts(at, "text") == [HOSTILE_SUMMARY]
+    marked = [m for m in texts(at, "markdown") if "alert" in m]
+    assert len(marked) == 2  # the title and the summary
+    for text in marked:
+        # once our own highlight markup is taken out, every ASCII punctuation character
+        # of the feed text arrives backslash-escaped: no tag, link, image or $math$ forms
+        plain = OUR_MARKUP.sub("", text)
+        assert FULLY_ESCAPED.fullmatch(plain), plain
+    assert OUR_MARKUP.sub("", marked[0]).replace("\\", "") == HOSTILE_TITLE
+    assert OUR_MARKUP.sub("", marked[1]).replace("\\", "") == HOSTILE_SUMMARY
 
 
 def test_feeds_page(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -264,16 +386,26 @@ def test_feeds_page(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "Maghreb Monitor": "ok",
         "Sahel Gazette": "error",
     }
+    assert feeds.iloc[0]["name"] == "Sahel Gazette"  # failing feeds first
+    assert dict(by_name["flag"]) == {
+        "Atlas Daily (archive)": "",  # an archive file is never stale
+        "Fresh Outlet": "stale",
+        "Gone Times": "off",
+        "Maghreb Monitor": "stale",  # its last success is long past
+        "Sahel Gazette": "failing",
+    }
     gazette = by_name.loc["Sahel Gazette"]
     assert gazette["last_error"] == "HTTP 503 Service Unavailable"
     assert gazette["error_count"] == 4
     assert str(gazette["error_since"]).startswith("2024-06-21 08:00")
-    assert {"url", "country", "lang", "last_ok", "items", "items_7d"} <= set(feeds.columns)
+    assert {"url", "country", "lang", "last_ok", "items", "items_7d", "median_ms",
+            "next_due"} <= set(feeds.columns)  # fmt: skip
     assert {m.label: m.value for m in at.metric} == {
-        "Ok": "2",
-        "Error": "1",
+        "OK": "2",
+        "Failing": "1",
+        "Stale": "2",
         "Disabled": "1",
-        "Never": "1",
+        "Never polled": "1",
     }
 
 
@@ -294,7 +426,7 @@ def test_default_database_path_is_under_data(
     assert "data/tensionwatch.db" in info.replace("\\", "")
 
 
-@pytest.mark.parametrize("page", ["", "items"])
+@pytest.mark.parametrize("page", ["", "trends", "items"])
 def test_empty_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, page: str) -> None:
     at = run_app(build_database(tmp_path / "t.db", []), monkeypatch, page)
     (info,) = texts(at, "info")

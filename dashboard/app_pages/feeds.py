@@ -1,4 +1,4 @@
-"""Feeds: the health of every feed — status, last success, errors and item counts."""
+"""Feeds: the health of every feed — failing and stale ones first."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import streamlit as st
 from dashboard import queries, tables
 
 path = str(queries.database_path())
-feeds = queries.load_feed_health(path)
+version = queries.load_data_version(path)
+feeds = queries.load_feed_health(path, version)
 
 st.title("Feed health")
 if feeds.empty:
@@ -17,13 +18,19 @@ if feeds.empty:
     )
     st.stop()
 
-for column, (status, count) in zip(
-    st.columns(4), queries.count_statuses(feeds).items(), strict=True
-):
-    column.metric(status.capitalize(), count, border=True)
+counts = queries.count_statuses(feeds)
+flags = feeds["flag"].value_counts()
+columns = st.columns(5)
+columns[0].metric("OK", counts["ok"], border=True)
+columns[1].metric("Failing", counts["error"], border=True)
+columns[2].metric("Stale", int(flags.get("stale", 0)), border=True, help="No success in 2 days")
+columns[3].metric("Disabled", counts["disabled"], border=True)
+columns[4].metric("Never polled", counts["never"], border=True)
 st.caption(
-    "**ok**: last poll worked · **error**: failing (errors in a row; since when) · "
-    "**disabled**: switched off or gone · **never**: not polled yet. Times are UTC."
+    "**Attention**: *failing* — the last poll failed (errors in a row, since when); "
+    "*stale* — no successful poll for two days; *off* — disabled or gone. "
+    "Median response over the last 50 polls; next poll as the collector scheduled it. "
+    "Archive files are never stale. Times are UTC."
 )
 st.dataframe(
     feeds,

@@ -1,83 +1,138 @@
-"""Overview: the escalation index of each dyad over time, its spikes, and the last 30 days."""
+"""Overview: each seeded dyad's last week against its baseline, then the index over time."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, queries, tables
+from dashboard import charts, queries, state, tables
 
 path = str(queries.database_path())
-summary = queries.load_summary(path)
-options = queries.load_filter_options(path)
+version = queries.load_data_version(path)
+summary = queries.load_summary(path, version)
+options = queries.load_filter_options(path, version)
+
+DEFAULTS = {
+    "dyads": list(options.dyads[:5]),
+    "period": queries.DEFAULT_PERIOD,
+    "granularity": queries.DEFAULT_GRANULARITY,
+    "unit": queries.DEFAULT_UNIT,
+    "events": True,
+    "band": True,
+}
+state.restore("dyads", DEFAULTS["dyads"], options.dyads)
+state.restore("period", DEFAULTS["period"], list(queries.PERIODS))
+state.restore("granularity", DEFAULTS["granularity"], list(queries.GRANULARITIES))
+state.restore("unit", DEFAULTS["unit"], list(queries.UNITS))
+state.restore("events", DEFAULTS["events"])
+state.restore("band", DEFAULTS["band"])
 
 st.title("Escalation by dyad")
+st.markdown(
+    "Is tension between Morocco, Algeria, Israel and the Polisario rising, against what "
+    "baseline, and why?"
+)
 if summary.last_published is not None and summary.first_published is not None:
     st.caption(
-        f"**As of {summary.last_published:%d %b %Y, %H:%M} UTC** (the latest item) · "
-        f"{summary.items:,} items since {summary.first_published:%d %b %Y}"
+        f"**As of {summary.last_published:%d %b %Y, %H:%M} UTC** (the latest item; all times "
+        f"UTC) · {summary.items:,} items since {summary.first_published:%d %b %Y}"
     )
 
-left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
-dyads = left.multiselect("Dyads", options.dyads, default=list(options.dyads[:5]), key="dyads")
-period = middle.selectbox(
-    "Period",
-    list(queries.PERIODS),
-    index=list(queries.PERIODS).index(queries.DEFAULT_PERIOD),
-    key="period",
-)
-step = right.segmented_control(
-    "Aggregation",
-    list(queries.GRANULARITIES),
-    default=queries.DEFAULT_GRANULARITY,
-    required=True,
-    key="granularity",
-)
+with st.container(border=True):
+    left, middle = st.columns([4, 1], vertical_alignment="bottom")
+    dyads = left.multiselect("Dyads", options.dyads, key="dyads")
+    period = middle.selectbox("Period", list(queries.PERIODS), key="period")
+    right, units, toggles, band_toggle, _ = st.columns(
+        [1.6, 1.4, 1, 1.2, 1.8], vertical_alignment="bottom"
+    )
+    step = right.segmented_control(
+        "Aggregation", list(queries.GRANULARITIES), required=True, key="granularity"
+    )
+    unit_label = units.segmented_control(
+        "Count",
+        list(queries.UNITS),
+        required=True,
+        key="unit",
+        help="Stories: a wire story republished by several outlets counts once. "
+        "Items: every copy counts.",
+    )
+    show_events = toggles.toggle("Events", key="events", help="Draw the event calendar")
+    show_band = band_toggle.toggle(
+        "Baseline band", key="band", help="Shade each dyad's usual range up to its spike line"
+    )
+state.publish(DEFAULTS)
+
 if not dyads:
     st.info("Pick at least one dyad.")
     st.stop()
 granularity = queries.GRANULARITIES[step or queries.DEFAULT_GRANULARITY]
-view = queries.load_overview(path, tuple(dyads), queries.PERIODS[period], granularity)
+unit = queries.UNITS[unit_label or queries.DEFAULT_UNIT]
+noun = "stories" if unit == "story" else "items"
+view = queries.load_overview(
+    path, version, tuple(dyads), queries.PERIODS[period], granularity, unit
+)
+if queries.pending_items(version):
+    st.warning(
+        f"{queries.pending_items(version):,} new items are not in the charts yet: the collector "
+        "adds them after its current pass.",
+        icon=":material/hourglass_top:",
+    )
 
 st.subheader(f"Last {queries.METRIC_DAYS} days against the usual level")
-for row_start in range(0, len(view.metrics), 5):
-    for column, metric in zip(st.columns(5), view.metrics[row_start : row_start + 5], strict=False):
+st.caption(
+    f"Net escalation index of the {noun} of the {queries.METRIC_DAYS} days to "
+    f"{view.end:%d %b %Y}, against the median of the four weeks before (red: more tension "
+    f"than usual). Sparkline: daily net index over the last {queries.SPARK_DAYS} days."
+)
+for row_start in range(0, len(view.rows), 5):
+    chunk = view.rows[row_start : row_start + 5]
+    for column, row in zip(st.columns(5), chunk, strict=False):
         column.metric(
-            metric.dyad,
-            f"{metric.current:+.0f}",
-            None if metric.delta is None else f"{metric.delta:+.0f} vs usual",
-            delta_color="inverse" if metric.delta else "off",
-            delta_arrow="auto" if metric.delta else "off",
+            row.dyad,
+            f"{row.current:+.0f}",
+            None if row.delta is None else f"{row.delta:+.0f} vs usual",
+            delta_color="inverse" if row.delta else "off",
+            delta_arrow="auto" if row.delta else "off",
+            chart_data=list(row.spark),
+            chart_type="area",
             border=True,
             help=(
-                f"Net escalation index of the {metric.items} items of the {queries.METRIC_DAYS} "
-                f"days to {view.end:%d %b %Y}. Usual: the median of the {metric.windows} "
-                f"{queries.METRIC_DAYS}-day windows before ({metric.expected:+.0f})."
-                if metric.expected is not None
+                f"{row.items} {noun} in the last {queries.METRIC_DAYS} days. Usual: the median "
+                f"of the {row.windows} weeks before ({row.expected:+.0f})."
+                if row.expected is not None
                 else "Not enough history yet for a usual level."
             ),
         )
+top = queries.top_stories_frame(view.rows)
+st.markdown(f"**Top stories of the week** (most outlets first, {noun} to {view.end:%d %b %Y})")
+if top.empty:
+    st.caption(f"No story about these dyads in the last {queries.METRIC_DAYS} days.")
+else:
+    st.dataframe(top, hide_index=True, column_config=tables.STORY_COLUMNS)
 
 st.subheader(f"Net escalation index, {view.start:%d %b %Y} – {view.end:%d %b %Y}")
 st.caption(
-    "Each item adds its category weights (military violence +10 … mediation −5). "
-    "▲ marks a period holding a spike: a day above its 28-day baseline band. "
-    "Click a point to list its items."
+    "Each story adds its category weights (military violence +10 … mediation −5). "
+    "The shaded band runs from each dyad's baseline (its 28-day median) up to its spike "
+    "threshold (+3 robust SD); "
+    "▲ marks a period holding a spike. Dashed lines are calendar events. "
+    "Click a point to list what is behind it."
 )
+events = queries.load_events(view.start, view.end, tuple(dyads)) if show_events else None
 event = st.altair_chart(
-    charts.escalation_chart(view.chart, dyads, granularity),
+    charts.escalation_chart(view.chart, dyads, granularity, events, bool(show_band)),
     key="escalation_chart",
     on_select="rerun",
     selection_mode="pick",
     width="stretch",
 )
 picked = queries.chart_pick(event)
-if picked is not None:
-    dyad, start = picked
+dyad, start = queries.picked_dyad(picked), queries.picked_period(picked)
+if dyad is not None and start is not None:
     end = queries.period_end(start, granularity)
     label = queries.period_label(start, granularity)
-    st.markdown(f"**Items behind {queries.escape_markdown(dyad)}, {label}** (UTC)")
+    st.markdown(f"**{noun.capitalize()} behind {queries.escape_markdown(dyad)}, {label}** (UTC)")
     st.dataframe(
-        queries.load_items(path, dyad=dyad, since=start, until=end),
+        queries.load_items(path, version, dyads=(dyad,), since=start, until=end, unit=unit),
         hide_index=True,
         column_order=tables.ITEM_ORDER,
         column_config=tables.ITEM_COLUMNS,
@@ -88,7 +143,8 @@ if view.spikes.empty:
     st.caption("No day in this period rose above its baseline band.")
 else:
     st.caption(
-        "Days whose net index rose above their 28-day baseline band. Select one for its items."
+        "Days whose net index rose above their 28-day baseline band, newest first. "
+        "Select one for what is behind it."
     )
     chosen = st.dataframe(
         view.spikes,
@@ -97,25 +153,23 @@ else:
         selection_mode="single-row",
         hide_index=True,
         column_config=tables.SPIKE_COLUMNS,
+        height=260,
     )
-    for row in queries.selected_rows(chosen):
-        spike = queries.spike_at(view.spikes, row)
+    for selected in queries.selected_rows(chosen):
+        spike = queries.spike_at(view.spikes, selected)
         if spike is not None:
-            dyad, day = spike
-            st.markdown(f"**Items of {dyad} on {day:%d %b %Y}** (UTC)")
+            spike_dyad, day = spike
+            st.markdown(f"**{noun.capitalize()} of {spike_dyad} on {day:%d %b %Y}** (UTC)")
             st.dataframe(
                 queries.load_items(
-                    path, dyad=dyad, since=day, until=queries.period_end(day, "day")
+                    path,
+                    version,
+                    dyads=(spike_dyad,),
+                    since=day,
+                    until=queries.period_end(day, "day"),
+                    unit=unit,
                 ),
                 hide_index=True,
                 column_order=tables.ITEM_ORDER,
                 column_config=tables.ITEM_COLUMNS,
             )
-
-st.subheader("What drives the index")
-focus = st.selectbox("Dyad", dyads, key="focus_dyad")
-breakdown = queries.load_category_breakdown(path, focus, view.start, view.end, granularity)
-if breakdown.empty:
-    st.caption(f"No categorised items for {focus} in this period.")
-else:
-    st.altair_chart(charts.category_chart(breakdown, granularity), width="stretch")
