@@ -7,7 +7,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     TENSIONWATCH_DATABASE=/data/tensionwatch.db \
-    TENSIONWATCH_DASHBOARD_HOST=0.0.0.0
+    TENSIONWATCH_DASHBOARD_HOST=0.0.0.0 \
+    TENSIONWATCH_DASHBOARD_ALLOW_WITHOUT_LOGIN=true
+# The dashboard listens on every interface inside the container, without a
+# login: publish its port on the host's loopback only (-p 127.0.0.1:8501:8501,
+# as compose.yaml does), or set TENSIONWATCH_DASHBOARD_PASSWORD_HASH and
+# TENSIONWATCH_DASHBOARD_ALLOW_WITHOUT_LOGIN=false before publishing it wider.
 
 RUN groupadd --system tensionwatch \
  && useradd --system --gid tensionwatch --home-dir /app --shell /usr/sbin/nologin tensionwatch \
@@ -20,6 +25,7 @@ COPY collectors ./collectors
 COPY tagging ./tagging
 COPY storage ./storage
 COPY indicators ./indicators
+COPY alerts ./alerts
 COPY dashboard ./dashboard
 COPY tensionwatch ./tensionwatch
 COPY seeds ./seeds

@@ -15,6 +15,7 @@ variable), the key, the bad value and what is expected.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -193,6 +194,14 @@ OPTIONS: tuple[Option, ...] = (
         "Dashboard login through Streamlit's OIDC (st.login; [auth] in .streamlit/secrets.toml).",
     ),
     Option(
+        "dashboard.allow_without_login",
+        "TENSIONWATCH_DASHBOARD_ALLOW_WITHOUT_LOGIN",
+        False,
+        parse_bool,
+        "Serve a non-loopback address without a login: only when something else guards the "
+        "port (a container port published on the host's loopback, an authenticating proxy).",
+    ),
+    Option(
         "smtp.host",
         "TENSIONWATCH_SMTP_HOST",
         None,
@@ -350,6 +359,7 @@ def load_settings(
             raise ConfigError(source, key_name, str(e), shown, has_value=True) from None
     base = path.parent if path else Path.cwd()
     _resolve(values, from_file, base)
+    _check_dashboard_access(values, where, env)
 
     feeds = _configured_feeds(path, data, values)
     if values["archive"]:
@@ -404,6 +414,37 @@ def load_settings(
         alerts=tuple(alerts),
         alerts_source=alerts_source,
     )
+
+
+def _check_dashboard_access(values: Mapping[str, Any], where: str, env: Mapping[str, str]) -> None:
+    """A dashboard reachable from other machines must ask who is there."""
+    host = values["dashboard.host"]
+    variable = "TENSIONWATCH_DASHBOARD_HOST"
+    source, key = (
+        (f"{ENVIRONMENT} {variable}", variable) if env.get(variable) else (where, "dashboard.host")
+    )
+    if _is_loopback(host) or values["dashboard.allow_without_login"]:
+        return
+    if values["dashboard.password_hash"] or values["dashboard.oidc"]:
+        return
+    raise ConfigError(
+        source,
+        key,
+        "a dashboard on an address other than loopback needs a login: set "
+        "TENSIONWATCH_DASHBOARD_PASSWORD_HASH (make one with `python -m dashboard.auth`) or "
+        'dashboard.oidc = true, or keep host = "127.0.0.1" (docs/dashboard.md#access)',
+        host,
+        has_value=True,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _configured_feeds(

@@ -114,6 +114,7 @@ def test_local_tensionwatch_toml_is_picked_up(write_config: WriteConfig) -> None
         ("[[feeds]]\nurl = 'https://a.org/'\n[[feeds]]\nurl = 'https://a.org/'\n", "feeds",
          "listed twice"),
         ("database = \n", "(syntax)", "not valid TOML"),
+        ("[dashboard]\nhost = '0.0.0.0'\n", "dashboard.host", "needs a login"),
     ],
 )  # fmt: skip
 def test_each_mistake_names_file_key_and_expectation(
@@ -131,6 +132,44 @@ def test_bad_environment_value_names_the_variable() -> None:
     with pytest.raises(ConfigError) as raised:
         load_settings(env={"TENSIONWATCH_SMTP_PORT": "smtp"})
     assert "TENSIONWATCH_SMTP_PORT" in str(raised.value) and "'smtp'" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "served"),
+    [
+        ({"TENSIONWATCH_DASHBOARD_HOST": "localhost"}, True),
+        ({"TENSIONWATCH_DASHBOARD_HOST": "::1"}, True),
+        ({"TENSIONWATCH_DASHBOARD_HOST": "127.0.0.2"}, True),
+        ({"TENSIONWATCH_DASHBOARD_HOST": "0.0.0.0"}, False),
+        ({"TENSIONWATCH_DASHBOARD_HOST": "192.168.1.20"}, False),
+        ({"TENSIONWATCH_DASHBOARD_HOST": "tensionwatch.example.org"}, False),
+        ({"TENSIONWATCH_DASHBOARD_HOST": "0.0.0.0", "TENSIONWATCH_DASHBOARD_OIDC": "1"}, True),
+        (
+            {
+                "TENSIONWATCH_DASHBOARD_HOST": "0.0.0.0",
+                "TENSIONWATCH_DASHBOARD_PASSWORD_HASH": "scrypt$16384$8$1$c2FsdA==$aGFzaA==",
+            },
+            True,
+        ),
+        (
+            {
+                "TENSIONWATCH_DASHBOARD_HOST": "0.0.0.0",
+                "TENSIONWATCH_DASHBOARD_ALLOW_WITHOUT_LOGIN": "true",
+            },
+            True,
+        ),
+    ],
+)
+def test_dashboard_off_loopback_needs_a_login(env: dict[str, str], served: bool) -> None:
+    if served:
+        assert load_settings(env=env).dashboard_host == env["TENSIONWATCH_DASHBOARD_HOST"]
+        return
+    with pytest.raises(ConfigError) as raised:
+        load_settings(env=env)
+    message = str(raised.value)
+    assert message.startswith("environment TENSIONWATCH_DASHBOARD_HOST"), message
+    assert repr(env["TENSIONWATCH_DASHBOARD_HOST"]) in message, message
+    assert "TENSIONWATCH_DASHBOARD_PASSWORD_HASH" in message, message
 
 
 def test_missing_explicit_config_file(tmp_path: Path) -> None:
