@@ -66,10 +66,9 @@ overview = st.Page(
 trends = st.Page("app_pages/trends.py", title="Trends", icon=":material/trending_up:")
 items = st.Page("app_pages/items.py", title="Items", icon=":material/article:")
 feeds = st.Page("app_pages/feeds.py", title="Feeds", icon=":material/rss_feed:")
-pages = [overview, trends, items, feeds]
-pages.append(st.Page("app_pages/rules.py", title="Rules", icon=":material/rule:"))
-# Alerts and Rules pages join the list here (alerts history; the rule lab).
-page = st.navigation(pages)
+alerts = st.Page("app_pages/alerts.py", title="Alerts", icon=":material/notifications:")
+rules = st.Page("app_pages/rules.py", title="Rules", icon=":material/rule:")
+page = st.navigation([overview, trends, items, feeds, alerts, rules])
 
 with st.sidebar:
     st.markdown("### tensionwatch")
@@ -100,7 +99,7 @@ with st.sidebar:
     if summary.last_published is not None:
         st.caption(f"As of {summary.last_published:%Y-%m-%d %H:%M} UTC · {summary.items:,} items")
 
-if summary.items == 0 and page.url_path != feeds.url_path:
+if summary.items == 0 and page.url_path not in (feeds.url_path, alerts.url_path):
     st.info(
         "**No items yet.** The database exists but nothing has been collected into it. "
         "Run `tensionwatch collect --once` (or `make run`), then reload this page. "

@@ -99,7 +99,8 @@ def escape_markdown(text: str) -> str:
 
 
 @contextmanager
-def _reading(path: str) -> Iterator[sqlite_utils.Database]:
+def reading(path: str) -> Iterator[sqlite_utils.Database]:
+    """The database, strictly read-only, for one call; closed afterwards."""
     db = open_database_readonly(path)
     try:
         yield db
@@ -121,7 +122,7 @@ def _timestamp(moment: date) -> pd.Timestamp:
 @st.cache_data(ttl=VERSION_TTL, show_spinner=False)
 def load_data_version(path: str) -> str:
     """``aggregates.items.fetches.pending``: changes whenever an answer may change."""
-    with _reading(path) as db:
+    with reading(path) as db:
         v = sq.get_data_version(db)
     return f"{v.aggregates}.{v.items}.{v.fetches}.{v.pending}"
 
@@ -133,7 +134,7 @@ def pending_items(version: str) -> int:
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def load_summary(path: str, version: str) -> sq.ItemSummary:
-    with _reading(path) as db:
+    with reading(path) as db:
         return sq.summarise_items(db)
 
 
@@ -148,7 +149,7 @@ class FilterOptions:
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def load_filter_options(path: str, version: str) -> FilterOptions:
-    with _reading(path) as db:
+    with reading(path) as db:
         actors = tuple(t.tag for t in sq.list_aggregate_keys(db, "actor"))
         categories = tuple(t.tag for t in sq.list_aggregate_keys(db, "category"))
         feeds = tuple(sq.list_feed_names(db))
@@ -277,7 +278,7 @@ def load_overview(
     net index, with the 28 days before the period as warm-up.
     """
     chosen = [Dyad.parse(d) for d in dyads]
-    with _reading(path) as db:
+    with reading(path) as db:
         summary = sq.summarise_items(db)
         start, end = period_bounds(summary, period_days)
         first = summary.first_published.date() if summary.first_published else start
@@ -427,7 +428,7 @@ def load_trends(
     item-category pairs). ``normalised``: per 100 items (stories) collected in the period.
     """
     pairs = [key_of(Dyad.parse(d)) for d in dyads]
-    with _reading(path) as db:
+    with reading(path) as db:
         totals = load_series(db, "all", [""], start, end, unit)[""]
         days = [p.day for p in totals]
         named: list[tuple[str, tuple[DailyPoint, ...]]] = []
@@ -500,7 +501,7 @@ def load_trends(
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def load_hourly_frame(path: str, version: str, dyads: tuple[str, ...], unit: Unit) -> pd.DataFrame:
     """The last 7 days per UTC hour, up to the latest item: series, hour, items, net."""
-    with _reading(path) as db:
+    with reading(path) as db:
         summary = sq.summarise_items(db)
         if summary.last_published is None:
             return pd.DataFrame(columns=["series", "hour", "items", "net"])
@@ -604,10 +605,12 @@ def load_items(
     until: date | None = None,
     unit: Unit = "item",
     limit: int = ITEM_LIMIT,
+    ids: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """The newest matching items (``unit="story"``: one row per story, its first item).
-    ``dyads``: any of them; ``actors``: all of them; ``categories``: any of them.
-    ``until`` is exclusive. Columns: see ``_ITEM_COLUMNS``; link is http(s) or None."""
+    ``dyads``: any of them; ``actors``: all of them; ``categories``: any of them;
+    ``ids``: exactly these items. ``until`` is exclusive. Columns: see ``_ITEM_COLUMNS``;
+    link is http(s) or None."""
     spec = sq.ItemFilter(
         dyads=tuple((p.a, p.b) for p in (Dyad.parse(d) for d in dyads)),
         actors=actors,
@@ -620,8 +623,9 @@ def load_items(
         until=_utc_midnight(until) if until else None,
         stories_only=unit == "story",
         limit=limit,
+        ids=ids,
     )
-    with _reading(path) as db:
+    with reading(path) as db:
         return _items_frame(sq.list_items(db, spec))
 
 
@@ -693,7 +697,7 @@ def load_item_detail(path: str, version: str, item_id: str) -> ItemDetail | None
 
     Evidence columns: kind, tag, weight, rule, field, text, span, rules_version.
     """
-    with _reading(path) as db:
+    with reading(path) as db:
         item = sq.get_item(db, item_id)
         if item is None:
             return None
@@ -767,7 +771,7 @@ def feed_flag(status: str, last_ok: datetime | None, now: datetime, archive: boo
 def load_feed_health(path: str, version: str) -> pd.DataFrame:
     """One row per feed, failing and stale ones first. Columns: ``FEED_COLUMNS``."""
     now = datetime.now(UTC)
-    with _reading(path) as db:
+    with reading(path) as db:
         feeds = sq.list_feed_health(db, now, timedelta(days=7))
 
     def stamp(moment: datetime | None) -> pd.Timestamp | None:

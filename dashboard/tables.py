@@ -106,3 +106,28 @@ FEED_COLUMNS: dict[str, Any] = {
     "last_warning": cc.TextColumn("Last warning"),
     "disabled_reason": cc.TextColumn("Disabled because"),
 }
+
+ALERT_ORDER = (
+    "fired", "rule", "series", "title", "observed", "expected", "period", "items", "delivery",
+    "error", "attempts",
+)  # fmt: skip
+ALERT_COLUMNS: dict[str, Any] = {
+    "fired": cc.DatetimeColumn("Fired (UTC)", format="YYYY-MM-DD HH:mm"),
+    "rule": cc.TextColumn("Rule"),
+    "kind": cc.TextColumn("Kind", width="small"),
+    "series": cc.TextColumn("Watching", help="The series the rule watched"),
+    "title": cc.TextColumn("Alert", width="large"),
+    "observed": cc.NumberColumn("Observed", format="%+.0f", help="The value that fired it"),
+    "expected": cc.NumberColumn(
+        "Expected", format="%+.1f", help="Its baseline (spike) or the threshold"
+    ),
+    "period": cc.TextColumn("Over", help="The window the numbers cover"),
+    "items": cc.NumberColumn("Items", help="Items behind the alert"),
+    "delivery": cc.TextColumn(
+        "Delivery",
+        help="sent · written to outbox (no SMTP server) · held for quiet hours · queued · "
+        "retrying · unknown (the connection broke after sending: never resent) · failed",
+    ),
+    "error": cc.TextColumn("Last delivery error", width="medium"),
+    "attempts": cc.NumberColumn("Attempts", width="small"),
+}

@@ -688,3 +688,15 @@ def list_aggregate_keys(db: sqlite_utils.Database, kind: str) -> list[TagCount]:
         [kind],
     )
     return [TagCount(str(key), int(n)) for key, n in rows]
+
+
+def get_alert_version(db: sqlite_utils.Database) -> str:
+    """Changes whenever an alert fires or a delivery status moves: the Alerts page's cache
+    key, apart from the data version so that alert deliveries never invalidate the charts."""
+    row = _select(
+        db,
+        """SELECT (SELECT coalesce(max(id), 0) FROM alert_history),
+                  (SELECT count(*) FROM alert_history WHERE held = 1),
+                  (SELECT coalesce(max(updated), '') FROM alert_messages)""",
+    )[0]
+    return f"{row[0]}.{row[1]}.{row[2]}"
