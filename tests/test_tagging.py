@@ -452,6 +452,55 @@ CASES = [
         [],
         [],
     ),
+    # --- host states of diplomatic posts; titles and venues (traps) ---
+    (
+        "en_host_of_recalled_ambassador",
+        "Algeria recalls its ambassador to Paris for consultations",
+        ["algeria", "france"],
+        ["diplomatic_rupture"],
+    ),
+    (
+        "fr_host_of_new_embassy",
+        "Israël va ouvrir une ambassade au Maroc\nLe bureau de liaison sera rehaussé.",
+        ["israel", "morocco"],
+        ["normalisation_cooperation"],
+    ),
+    (
+        "es_host_of_recalled_ambassador",
+        "Argelia retira a su embajador en Madrid",
+        ["algeria", "spain"],
+        ["diplomatic_rupture"],
+    ),
+    (
+        "ar_host_of_recalled_ambassador",
+        "الجزائر تستدعي سفيرها في باريس للتشاور",
+        ["algeria", "france"],
+        ["diplomatic_rupture"],
+    ),
+    (
+        "en_trap_embassy_as_venue",
+        "Reception at the embassy in Madrid celebrates national day",
+        [],
+        [],
+    ),
+    (
+        "en_trap_ambassador_to_the_un_is_a_title",
+        "Algeria's ambassador to the UN opens a photography exhibition",
+        [],
+        [],
+    ),
+    (
+        "fr_trap_court_in_the_capital",
+        "Le tribunal de Paris juge un ancien maire pour fraude",
+        [],
+        [],
+    ),
+    (
+        "es_adjective_next_to_a_military_act",
+        "Manifestación en Sevilla contra los bombardeos israelíes",
+        ["israel"],
+        ["military_violence", "protest_unrest"],
+    ),
     # --- Hebrew ---
     (
         "he_defence_pact",
