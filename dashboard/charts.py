@@ -92,16 +92,33 @@ def _zero() -> alt.Chart:
     return alt.Chart(ZERO).mark_rule(strokeDash=[4, 4], opacity=0.5).encode(y="zero:Q")
 
 
-def event_layers(events: pd.DataFrame) -> list[alt.Chart]:
+LABEL_SLOTS = 40  # at most this many event labels across a chart's width (no overlaps)
+
+
+def labelled_events(events: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
+    """The events whose labels are drawn: one-off events before yearly ones, each at least
+    1/``LABEL_SLOTS`` of the span after the previous label, so vertical labels never
+    overlap; the others keep their rule and tooltip."""
+    gap = max(pd.Timedelta(days=1), (last - first) / LABEL_SLOTS)
+    recurring = events["recurring"] if "recurring" in events.columns else False
+    kept: list[pd.Timestamp] = []
+    keep = []
+    for _, event in events.assign(_yearly=recurring).sort_values(["_yearly", "day"]).iterrows():
+        if all(abs(event["day"] - day) >= gap for day in kept):
+            kept.append(event["day"])
+            keep.append(event.name)
+    return events.loc[sorted(keep)]
+
+
+def event_layers(
+    events: pd.DataFrame, span: tuple[pd.Timestamp, pd.Timestamp] | None = None
+) -> list[alt.Chart]:
     """Dashed vertical rules at the calendar's events (hover for what happened), labelled
-    at the top; yearly events (``recurring``) are fainter and unlabelled when the period
-    holds more than a year of them, so the labels stay readable."""
+    at the top where there is room (``labelled_events`` over ``span``, the chart's first and
+    last period; without it every event is labelled); yearly events are fainter."""
     if events.empty:
         return []
-    if "recurring" in events.columns and events["recurring"].sum() > 2:
-        labelled = events[~events["recurring"]]
-    else:
-        labelled = events
+    labelled = labelled_events(events, *span) if span is not None else events
     base = alt.Chart(events).encode(
         x=alt.X("day:T", scale=alt.Scale(type="utc")),
         tooltip=[
@@ -130,6 +147,12 @@ def event_layers(events: pd.DataFrame) -> list[alt.Chart]:
         .encode(text="label:N", y=alt.value(0))
     )
     return [rules, labels]
+
+
+def _span(frame: pd.DataFrame, field: str = "period") -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    if frame.empty:
+        return None
+    return frame[field].min(), frame[field].max()
 
 
 def escalation_chart(
@@ -167,17 +190,32 @@ def escalation_chart(
             alt.Tooltip("expected:Q", title="Baseline (expected)", format="+.0f"),
             alt.Tooltip("upper:Q", title="Band top", format="+.0f"),
         ]
+    # a click on a legend entry brings one dyad forward: its band shows, the others fade
+    focus = alt.selection_point(name="focus", fields=["dyad"], bind="legend")
     base = alt.Chart(chart).encode(x=_x(granularity), color=colour)
     layers: list[alt.Chart] = []
     if band and {"expected", "upper"} <= set(chart.columns):
-        layers.append(
-            base.mark_area(opacity=0.13, interpolate="monotone").encode(
-                y=alt.Y("expected:Q", title=y_title, stack=None), y2="upper:Q"
-            )
+        band_opacity = (
+            alt.when(focus, empty=False)
+            .then(alt.value(0.22))
+            .when(focus)
+            .then(alt.value(0.07))
+            .otherwise(alt.value(0.0))
         )
-    lines = base.encode(y=y, tooltip=tooltip).mark_line(strokeWidth=2, interpolate="monotone")
-    points = (
+        layers.append(
+            base.mark_area(interpolate="step-after")
+            .encode(y=alt.Y("expected:Q", title=y_title, stack=None), y2="upper:Q")
+            .encode(opacity=band_opacity)
+        )
+    lines = (
         base.encode(y=y, tooltip=tooltip)
+        .mark_line(strokeWidth=2, interpolate="monotone")
+        .encode(opacity=alt.when(focus).then(alt.value(1.0)).otherwise(alt.value(0.15)))
+        .add_params(focus)
+    )
+    points = (  # only where something is behind the point: a click lists it
+        base.encode(y=y, tooltip=tooltip)
+        .transform_filter(alt.datum.items > 0)
         .mark_circle(size=46)
         .encode(opacity=alt.condition(pick, alt.value(0.95), alt.value(0.3)))
         .add_params(pick)
@@ -189,7 +227,7 @@ def escalation_chart(
     )
     layers += [_zero(), lines, points, spikes]
     if events is not None:
-        layers += event_layers(events)
+        layers += event_layers(events, _span(chart))
     return alt.LayerChart(layer=layers, height=400)
 
 
@@ -230,7 +268,7 @@ def trend_chart(
         .add_params(pick),
     ]
     if events is not None:
-        layers += event_layers(events)
+        layers += event_layers(events, _span(series))
     return alt.LayerChart(layer=layers, height=340)
 
 

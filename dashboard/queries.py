@@ -38,6 +38,7 @@ import streamlit as st
 from indicators import (
     DEFAULT_BASELINE,
     SEEDED_DYADS,
+    Baseline,
     DailyPoint,
     Dyad,
     Granularity,
@@ -50,6 +51,7 @@ from indicators import (
     load_series,
     next_period_start,
     per_hundred,
+    period_band,
     period_start,
     rolling_baseline,
 )
@@ -272,9 +274,9 @@ def load_overview(
 
     ``chart`` columns: dyad, period (UTC timestamp of the period's first
     day), start (``YYYY-MM-DD``), label, days, items, escalation,
-    deescalation, net, expected / lower / upper (the baseline band: the
-    daily medians and band edges of ``indicators.baseline`` summed over the
-    period's days), spike_days, spike_note. Spikes are found on the daily
+    deescalation, net, expected / lower / upper (the baseline band of the
+    period: ``indicators.period_band`` of its days' baselines), spike_days,
+    spike_note. Spikes are found on the daily
     net index, with the 28 days before the period as warm-up.
     """
     chosen = [Dyad.parse(d) for d in dyads]
@@ -322,13 +324,14 @@ def load_overview(
                     "score": spike.score,
                 }
             )
-        band_sums: dict[date, list[float]] = {}
+        daily_bands: dict[date, list[Baseline]] = {}
         for point, band in zip(shown, bands[offset:], strict=True):
             if band is not None:
-                total = band_sums.setdefault(period_start(point.day, granularity), [0, 0, 0])
-                total[0] += band.expected
-                total[1] += band.lower
-                total[2] += band.upper
+                daily_bands.setdefault(period_start(point.day, granularity), []).append(band)
+        band_sums = {
+            first_day: period_band(days, DEFAULT_BASELINE)
+            for first_day, days in daily_bands.items()
+        }
         for row in _periods(shown, granularity):
             first_day = date.fromisoformat(row["start"])
             band_row = band_sums.get(first_day)
@@ -337,9 +340,9 @@ def load_overview(
                 {
                     "dyad": dyad.id,
                     **row,
-                    "expected": band_row[0] if band_row else None,
-                    "lower": band_row[1] if band_row else None,
-                    "upper": band_row[2] if band_row else None,
+                    "expected": band_row.expected if band_row else None,
+                    "lower": band_row.lower if band_row else None,
+                    "upper": band_row.upper if band_row else None,
                     "spike_days": len(period_notes),
                     "spike_note": "; ".join(period_notes),
                 }

@@ -33,6 +33,7 @@ from indicators.baseline import (
     baseline_of,
     compare_windows,
     detect_spikes,
+    period_band,
     robust_spread,
     rolling_baseline,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "next_period_start",
     "normalise",
     "per_hundred",
+    "period_band",
     "period_start",
     "robust_spread",
     "rolling_baseline",

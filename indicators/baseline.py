@@ -129,6 +129,28 @@ def rolling_baseline(
     )
 
 
+def period_band(
+    days: Sequence[Baseline], settings: BaselineSettings = DEFAULT_BASELINE
+) -> Baseline | None:
+    """The usual range of a sum of days (a week, a month), from their daily baselines.
+
+    Expected is the sum of the days' medians; the spread is the square root of
+    the sum of their squared spreads (the spread of a sum of independent
+    days), so a week's band is about 2.6 daily spreads wide, not seven: the
+    days' bands simply added would hide any week made of a few busy days.
+    One day keeps its own band. ``None`` when no day has a baseline.
+    """
+    if not days:
+        return None
+    if len(days) == 1:
+        return days[0]
+    expected = sum(b.expected for b in days)
+    spread = sum(b.spread**2 for b in days) ** 0.5
+    half = settings.threshold * spread
+    samples = min(b.samples for b in days)
+    return Baseline(expected, spread, expected - half, expected + half, samples)
+
+
 def detect_spikes(
     points: Sequence[DailyPoint],
     measure: Measure = "net",
