@@ -28,6 +28,7 @@ from typing import Protocol
 
 import sqlite_utils
 
+from model import AlertError
 from storage.alert_store import MessageRow, claim_message, update_message
 from tensionwatch.config import SmtpSettings
 
@@ -151,8 +152,14 @@ def outbox_path(folder: Path, message_id: str, now: datetime) -> Path:
 
 
 def write_outbox(path: Path, raw: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(raw)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(raw)
+    except OSError as e:
+        raise AlertError(
+            f"cannot write the alert email to {path}: {e.strerror or e}; "
+            "check that the outbox folder beside the database is writable"
+        ) from e
 
 
 def deliver_message(

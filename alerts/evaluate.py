@@ -44,6 +44,7 @@ from alerts.deliver import (
 from alerts.render import AlertView, build_message
 from alerts.rules import AlertRule, parse_rules
 from alerts.series import Evidence
+from model import AlertError
 from storage.aggregates import refresh_aggregates
 from storage.alert_store import (
     AlertHistoryRow,
@@ -54,9 +55,11 @@ from storage.alert_store import (
     list_due_messages,
     list_held_alerts,
     mark_interrupted_sends,
+    max_item_rowid,
     record_alert,
     record_message,
     set_watermark,
+    update_message,
 )
 from tensionwatch.config import Settings
 
@@ -68,6 +71,18 @@ _RUNNING = threading.Lock()  # one evaluation at a time in this process (jobs ru
 
 def load_alert_rules(settings: Settings) -> tuple[AlertRule, ...]:
     return parse_rules(settings.alerts, settings.alerts_source or "(config)")
+
+
+def prime_alert_rules(db: sqlite_utils.Database, rules: Sequence[AlertRule]) -> None:
+    """Match rules that never ran start from what is stored now, so every item the collector
+    stores from here on is news to them (and nothing stored before they existed is)."""
+    mark: int | None = None
+    for rule in rules:
+        if not (rule.enabled and rule.kind == "match"):
+            continue
+        if get_alert_state(db, rule.name, rule.series).watermark is None:
+            mark = max_item_rowid(db) if mark is None else mark
+            set_watermark(db, rule.name, rule.series, mark)
 
 
 def dashboard_base(settings: Settings) -> str:
@@ -153,8 +168,13 @@ def queue_message(
         path = outbox_path(outbox_dir(settings), message_id, now)
         record_message(db, ids, message_id, recipients, str(msg["Subject"]), raw, "outbox", now,
                        eml_path=str(path))  # fmt: skip
-        write_outbox(path, raw)
-        log.info("alert written to %s", path)
+        try:
+            write_outbox(path, raw)
+        except AlertError as e:  # kept in the database, shown with its reason
+            update_message(db, message_id, "failed", now, error=str(e))
+            log.error("%s", e)
+        else:
+            log.info("alert written to %s", path)
     return message_id
 
 

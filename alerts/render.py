@@ -81,7 +81,7 @@ def _item_text(item: Evidence) -> list[str]:
 def render_text(views: Sequence[AlertView]) -> str:
     lines: list[str] = []
     for view in views:
-        lines += [view.subject, ""]
+        lines += [clean_header(view.subject), ""]
         lines += [f"Rule: {view.rule}", ""]
         lines += [*view.why, ""]
         if view.items:
@@ -115,7 +115,7 @@ def render_html(views: Sequence[AlertView], chart_cids: Sequence[str | None]) ->
     e = html.escape
     parts = ['<html><body style="font-family: sans-serif">']
     for view, cid in zip(views, chart_cids, strict=True):
-        parts.append(f"<h2>{e(view.subject)}</h2>")
+        parts.append(f"<h2>{e(clean_header(view.subject))}</h2>")
         parts.append(f"<p>Rule: <code>{e(view.rule)}</code></p>")
         parts.append("".join(f"<p>{e(line)}</p>" for line in view.why))
         if cid:

@@ -1,5 +1,10 @@
-"""The collector's alert jobs: an evaluation every minute, and each digest on its cron.
+"""The collector's alert jobs: an evaluation after each pass, every minute, and each
+digest on its cron.
 
+``CollectorService`` builds one evaluation with ``make_alert_job`` (the rules
+validated at start-up) and wraps it, with the aggregates' refresh, in a
+``Coalesced`` run: polls ending together, the minute job and a digest's cron
+all ask for it, and requests made while it runs collapse into one more run.
 Jobs follow the house rules for APScheduler: fixed ids, ``replace_existing``,
 one instance at a time, missed runs coalesced. The evaluation is idempotent,
 so the digest's own job only makes the digest go out on the minute (the
@@ -10,6 +15,7 @@ sent is in the database, not in the scheduler.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -30,12 +36,15 @@ Connect = Callable[[], AbstractContextManager[sqlite_utils.Database]]
 
 
 def make_alert_job(
-    connect: Connect, settings: Settings, clock: Callable[[], datetime]
+    connect: Connect,
+    settings: Settings,
+    clock: Callable[[], datetime],
+    rules: Sequence[AlertRule] | None = None,
 ) -> Callable[[], None]:
     """A job that opens its own connection and runs every rule once. The rules are
-    validated now (a bad rule stops start-up); a failure later is logged, never raised:
-    alerts must not break collection."""
-    rules = load_alert_rules(settings)
+    validated now unless given (a bad rule stops start-up); a failure later is logged,
+    never raised: alerts must not break collection."""
+    rules = load_alert_rules(settings) if rules is None else tuple(rules)
 
     def evaluate() -> None:
         try:
@@ -77,3 +86,37 @@ def add_alert_jobs(
         )  # fmt: skip
         ids.append(job_id)
     return ids
+
+
+class Coalesced:
+    """``work`` run on request, never twice at once: requests made while it runs collapse
+    into one more run after it ends, and the caller that found it running returns at once.
+
+    So polls that end together are followed by one evaluation that sees all their items,
+    and no scheduler thread waits in line behind another's evaluation.
+    """
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self._work = work
+        self._lock = threading.Lock()
+        self._pending = False
+        self._running = False
+
+    def __call__(self) -> None:
+        with self._lock:
+            self._pending = True
+            if self._running:
+                return  # the running call goes round once more
+            self._running = True
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self._running = False
+                    return
+                self._pending = False
+            try:
+                self._work()
+            except BaseException:
+                with self._lock:
+                    self._running = False
+                raise

@@ -3,6 +3,13 @@
 Built from the ``Settings`` at the entry point and passed down; nothing here
 reads the environment. Each poll gets its own database connection, so jobs
 on the scheduler's threads never share one.
+
+After every collection pass (``collect_once``, and each scheduled poll that
+stored new items) the aggregates are refreshed and every alert rule is
+evaluated (``after_pass``); on a schedule, alerts are also evaluated every
+minute and each digest on its cron. The alert rules are validated when the
+service is built, so an invalid rule stops start-up; later, alerts never
+break collection: their errors are logged.
 """
 
 from __future__ import annotations
@@ -17,11 +24,15 @@ from pathlib import Path
 
 import httpx
 import sqlite_utils
+from apscheduler.schedulers.background import BackgroundScheduler
 
+from alerts.evaluate import load_alert_rules, prime_alert_rules
+from alerts.schedule import Coalesced, add_alert_jobs, make_alert_job
 from collectors.fetch import make_client
 from collectors.pipeline import Clock, Collector, collect_once, refresh_feed, utc_now
 from collectors.schedule import build_scheduler
-from model import FeedSpec, PollOutcome, RulesError, StorageError
+from model import FeedSpec, PollOutcome, RulesError, StorageError, TensionwatchError
+from storage.aggregates import refresh_aggregates
 from storage.db import open_database
 from storage.feeds import feed_state, sync_feeds
 from storage.items import record_rules_version
@@ -89,10 +100,14 @@ class CollectorService:
         self.settings = settings
         self.clock = clock
         self.rules = RulesHolder(settings.rules)
+        self.alert_rules = load_alert_rules(settings)  # an invalid rule stops start-up here
+        self._evaluate_alerts = make_alert_job(self.connection, settings, clock, self.alert_rules)
+        self.after_pass = Coalesced(self._refresh_and_evaluate)
         self.client: httpx.Client = make_client(settings.fetch)
         with self.connection() as db:
             sync_feeds(db, settings.feeds, clock())
             self.rules.record(db, clock)
+            prime_alert_rules(db, self.alert_rules)
         self._recorded: Tagger | None = self.rules.tagger
 
     @contextmanager
@@ -130,13 +145,43 @@ class CollectorService:
             log.error("%s", e)
             return PollOutcome(url=spec.url, status="error", error=str(e))
 
+    def scheduled_poll(self, spec: FeedSpec) -> PollOutcome:
+        """A scheduler job: poll one feed; when it stored new items, follow the pass (the
+        minute's evaluation catches the rest: silences, digests, retries, revisions)."""
+        outcome = self.poll_feed(spec)
+        if outcome.new:
+            self.after_pass()
+        return outcome
+
     def collect_once(self, feeds: Sequence[FeedSpec] | None = None) -> list[PollOutcome]:
+        """One pass over ``feeds`` (default: every enabled feed), then ``after_pass``."""
         with self.connection() as db:
             collector = self._collector(db)
-            return collect_once(collector, self.settings.enabled_feeds if feeds is None else feeds)
+            outcomes = collect_once(
+                collector, self.settings.enabled_feeds if feeds is None else feeds
+            )
+        self.after_pass()
+        return outcomes
 
-    def run_scheduled(self, stop: threading.Event) -> None:
-        """Poll every enabled feed on its schedule until ``stop`` is set."""
+    def _refresh_and_evaluate(self) -> None:
+        """Aggregates brought up to date (the dashboard and story rules read them), then
+        every alert rule evaluated. Never raises: what was collected stays collected."""
+        try:
+            with self.connection() as db:
+                refresh_aggregates(db)
+        except TensionwatchError as e:
+            log.error("aggregates not refreshed: %s", e)
+        try:
+            self._evaluate_alerts()  # logs our own errors itself
+        except Exception:
+            # a bug in alerts must not lose a pass's summary nor stop the scheduler's
+            # polls: logged with its traceback, and the next pass tries again
+            log.exception("alert evaluation failed")
+
+    def build_scheduler(self) -> BackgroundScheduler:
+        """The collector's scheduler, not started: one polling job per enabled feed (each
+        followed by ``after_pass`` when it stored something), the minute's alert
+        evaluation and one cron job per digest rule."""
         now = self.clock()
         due: dict[str, datetime] = {}
         with self.connection() as db:
@@ -146,14 +191,24 @@ class CollectorService:
                     due[spec.url] = state.next_due
         scheduler = build_scheduler(
             self.settings.enabled_feeds,
-            self.poll_feed,
+            self.scheduled_poll,
             default_interval=self.settings.interval,
             jitter=self.settings.jitter,
             first_runs=due,
             now=now,
         )
+        add_alert_jobs(scheduler, self.after_pass, self.alert_rules)
+        return scheduler
+
+    def run_scheduled(self, stop: threading.Event) -> None:
+        """Poll every enabled feed on its schedule, and evaluate alerts, until ``stop``."""
+        scheduler = self.build_scheduler()
         scheduler.start()
-        log.info("collector started: %d feeds", len(self.settings.enabled_feeds))
+        log.info(
+            "collector started: %d feeds, %d alert rules",
+            len(self.settings.enabled_feeds),
+            sum(1 for rule in self.alert_rules if rule.enabled),
+        )
         try:
             stop.wait()
         finally:

@@ -418,3 +418,39 @@ def test_spike_on_normalised_stories_reads_fresh_aggregates(
     db.conn.close()
     assert alert.episode == SPIKE_DAY.isoformat() and alert.series == "dyad:morocco-algeria"
     assert alert.observed is not None and alert.observed > 0
+
+
+def test_a_feed_title_in_the_subject_cannot_inject_a_header(
+    write_config: WriteConfig, tmp_path: Path, smtp_server: SmtpRecorder
+) -> None:
+    """A match rule puts the first item's title in the subject: its CR/LF stays text."""
+    build_database(tmp_path / "tw.db", sample_items(), sample_feeds())
+    rule = MATCH_RULE + 'to = ["analyst@example.org"]\n'
+    settings = make_settings(write_config, tmp_path, rule, smtp_server)
+    now = datetime(2024, 7, 1, 9, 0, tzinfo=UTC)
+    assert run(settings, now) == []  # the watermark
+    db = open_database(settings.database)
+    feed_ids = {row[1]: row[0] for row in db.execute("SELECT id, url FROM feeds").fetchall()}
+    evil = ItemSpec(
+        "Algeria recalls envoy\r\nBcc: spy@example.org\r\n\r\n<b>body</b>",
+        "2024-07-01T08:00:00Z",
+        ("algeria", "morocco"),
+        ("diplomatic_rupture",),
+        url="https://news.example/evil?a=1&b=<2>",
+    )
+    with transaction(db):
+        _insert_item(db, evil, feed_ids)
+    db.conn.close()
+    assert run(settings, now + timedelta(minutes=5)) == ["sent"]
+    assert smtp_server.envelopes == [("tensionwatch@localhost", ["analyst@example.org"])]
+    msg = smtp_server.messages[0]
+    assert msg["Subject"] == (
+        "[tensionwatch] Morocco–Algeria diplomatic rupture: "
+        "Algeria recalls envoy Bcc: spy@example.org <b>body</b>"
+    )
+    assert msg["Bcc"] is None and all(name.lower() != "bcc" for name in msg)
+    text, body, _ = parts(msg)
+    title = "Algeria recalls envoy Bcc: spy@example.org <b>body</b>"
+    assert f"rupture: {title}" in text and f"- {title}" in text, text
+    assert "<b>body</b>" not in body and "&lt;b&gt;body&lt;/b&gt;" in body
+    assert 'href="https://news.example/evil?a=1&amp;b=&lt;2&gt;"' in body
