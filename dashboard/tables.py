@@ -108,7 +108,7 @@ FEED_COLUMNS: dict[str, Any] = {
 }
 
 ALERT_ORDER = (
-    "fired", "rule", "series", "title", "observed", "expected", "period", "items", "delivery",
+    "fired", "rule", "series", "observed", "expected", "items", "delivery", "title", "period",
     "error", "attempts",
 )  # fmt: skip
 ALERT_COLUMNS: dict[str, Any] = {

@@ -8,15 +8,18 @@ render, and hostile feed text must show as text. Screenshots are saved in
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from storage.aggregates import refresh_aggregates
+from storage.alert_store import NewAlert, record_alert
 from storage.db import open_database
 from tensionwatch.config import load_settings
 from tensionwatch.service import CollectorService
@@ -59,6 +62,19 @@ def dashboard_url(
     service.close()
     db = open_database(config.parent / "tw.db")
     refresh_aggregates(db)  # what the collector does after each pass
+    (item_id,) = [
+        row[0] for row in db.conn.execute("SELECT id FROM items WHERE url = ?", [hostile[2]])
+    ]
+    record_alert(
+        db,
+        NewAlert(
+            rule="morocco-algeria-spike", kind="spike", series="dyad:morocco-algeria",
+            episode="2021-08-25", fired=datetime(2021, 8, 25, 18, tzinfo=UTC),
+            title=f"morocco-algeria: {HOSTILE}", observed=12.0, expected=0.0,
+            period="2021-08-25", detail=json.dumps({"why": [HOSTILE]}),
+            item_ids=(item_id,),
+        ),
+    )  # fmt: skip
     db.conn.close()
     exe = str(Path(sys.executable).parent / "tensionwatch")
     process = subprocess.Popen([exe, "dashboard", "--config", str(config)],
@@ -71,8 +87,11 @@ def dashboard_url(
         process.wait(timeout=20)
 
 
-@pytest.mark.parametrize(("path", "name"), [("/", "overview"), ("/trends", "trends"),
-                                            ("/items", "items"), ("/feeds", "feeds")])  # fmt: skip
+PAGES = [("/", "overview"), ("/trends", "trends"), ("/items", "items"), ("/feeds", "feeds"),
+         ("/alerts", "alerts"), ("/rules", "rules")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "name"), PAGES)
 def test_every_page_draws_without_errors(dashboard_url: str, path: str, name: str) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -95,7 +114,7 @@ def test_every_page_draws_without_errors(dashboard_url: str, path: str, name: st
                 "[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg.marks"
             )
             assert charts.count() >= 1 and drawn.count() >= charts.count(), "a chart did not draw"
-        else:
+        elif name != "rules":
             page.wait_for_selector("[data-testid=stDataFrame], [data-testid=stTable]",
                                    timeout=30_000)  # fmt: skip
         page.wait_for_timeout(1500)  # let the last elements settle before the screenshot
