@@ -39,6 +39,9 @@ from storage.alert_store import (
 from storage.db import to_iso
 
 CHART_DAYS = 60  # days shown on a spike's chart, ending on the spike
+# A digest goes out at its time or up to this late; a collector that was down then (or
+# starts for the first time later in the day) waits for the next one.
+DIGEST_LATE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -277,6 +280,8 @@ def check_digest(
     db: sqlite_utils.Database, rule: AlertRule, now: datetime, dashboard: str
 ) -> list[Firing]:
     due = digest_due(rule, now)
+    if now - due > DIGEST_LATE:
+        return []
     days = 7 if rule.every == "weekly" else 1
     since = due - timedelta(days=days)
     end_day = due.date() - timedelta(days=1)  # local days, read as UTC days: close enough

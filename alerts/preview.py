@@ -9,7 +9,7 @@ from email.message import EmailMessage
 import sqlite_utils
 
 from alerts.backtest import backtest_rule
-from alerts.checks import Firing, check_rule
+from alerts.checks import Firing, check_rule, digest_due
 from alerts.evaluate import dashboard_base, load_alert_rules, view_of
 from alerts.render import build_message
 from alerts.rules import DAY, AlertRule, find_rule
@@ -29,7 +29,9 @@ def preview_message(
     rules = load_alert_rules(settings)
     rule = find_rule(rules, rule_name)
     dashboard = dashboard_base(settings)
-    firings = [f for f in check_rule(db, rule, now, dashboard) if f.episode]
+    # a digest as it went out (or will go out) at its latest time, whenever it is previewed
+    at = digest_due(rule, now) if rule.kind == "digest" else now
+    firings = [f for f in check_rule(db, rule, at, dashboard) if f.episode]
     note = None
     if not firings and rule.kind in ("spike", "threshold", "match"):
         begin = first_day(db)

@@ -25,6 +25,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from alerts.checks import DIGEST_LATE
 from alerts.evaluate import load_alert_rules, run_alerts
 from alerts.rules import WEEKDAYS, AlertRule
 from model import TensionwatchError
@@ -82,7 +83,7 @@ def add_alert_jobs(
         job_id = f"alerts:digest:{rule.name}"
         scheduler.add_job(
             evaluate, trigger, id=job_id, name=f"digest {rule.name}",
-            misfire_grace_time=3600, **common,
+            misfire_grace_time=int(DIGEST_LATE.total_seconds()), **common,
         )  # fmt: skip
         ids.append(job_id)
     return ids

@@ -183,8 +183,13 @@ def alerts_backtest(
         click.echo(json.dumps(rows, indent=2))
         return
     for d in days:
-        expected = "" if d.expected is None else f" (expected {d.expected:+.1f})"
-        click.echo(f"{d.day.isoformat()}  observed {d.observed:+.0f}{expected}, {d.items} items")
+        if rule.kind == "spike":  # an index, signed, against its baseline
+            expected = "" if d.expected is None else f" (expected {d.expected:+.1f})"
+            shown = f"observed {d.observed:+.0f}{expected}, {d.items} items"
+        else:  # a count of matching items
+            shown = f"{d.items} matching items"
+            shown += f" (fires at {rule.count})" if rule.kind == "threshold" else ""
+        click.echo(f"{d.day.isoformat()}  {shown}")
     click.echo(f"{rule.name}: {len(days)} days from {first} to {last}")
 
 

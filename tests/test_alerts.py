@@ -454,3 +454,35 @@ def test_a_feed_title_in_the_subject_cannot_inject_a_header(
     assert f"rupture: {title}" in text and f"- {title}" in text, text
     assert "<b>body</b>" not in body and "&lt;b&gt;body&lt;/b&gt;" in body
     assert 'href="https://news.example/evil?a=1&amp;b=&lt;2&gt;"' in body
+
+
+def test_a_digest_missed_by_more_than_an_hour_waits_for_the_next(
+    write_config: WriteConfig, tmp_path: Path
+) -> None:
+    build_database(tmp_path / "tw.db", sample_items(), sample_feeds())
+    settings = make_settings(write_config, tmp_path, DIGEST_RULE)
+    afternoon = datetime(2024, 5, 21, 14, 0, tzinfo=UTC)  # 15:00 in Casablanca
+    assert run(settings, afternoon) == []  # started long after 08:00: no stale digest
+    next_morning = datetime(2024, 5, 22, 7, 50, tzinfo=UTC)  # 08:50 local: late, in time
+    assert run(settings, next_morning) == ["outbox"]
+    assert run(settings, next_morning + timedelta(hours=2)) == []
+
+
+def test_backtest_lists_count_rules_as_matching_items(
+    write_config: WriteConfig, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from tensionwatch.cli import cli
+
+    build_database(tmp_path / "tw.db", sample_items(), sample_feeds())
+    settings = make_settings(write_config, tmp_path, THRESHOLD_RULE)
+    shown = CliRunner().invoke(
+        cli,
+        ["alerts", "backtest", "ma-dz-busy", "--from", "2024-05-01", "--to", "2024-05-31",
+         "--config", str(settings.config_path)],
+    )  # fmt: skip
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert lines[0].startswith("2024-05-2") and lines[0].endswith("matching items (fires at 3)")
+    assert lines[-1].startswith("ma-dz-busy: ") and lines[-1].endswith("2024-05-01 to 2024-05-31")

@@ -285,3 +285,34 @@ def test_scheduled_collector_refreshes_aggregates_and_emails_after_its_poll(
         assert rows and sum(r[0] for r in rows) == 1
     finally:
         db.close()
+
+
+def test_a_collector_killed_while_the_server_accepts_never_sends_twice(
+    feed_server: FeedServer,
+    write_config: WriteConfig,
+    tmp_path: Path,
+    smtp_server: SmtpRecorder,
+) -> None:
+    """SIGKILL after the server stored the email and before its reply; the restarted
+    collector finds the message ``sending``: it may have arrived, so it is never resent."""
+    feed = feed_server.route("/news.xml", body=rss([TIES, HARVEST]))
+    config = str(write_setup(write_config, tmp_path, feed))
+    smtp_server.accept_delay = 20.0
+    process = subprocess.Popen(
+        [EXE, "collect", "--once", "--config", config],
+        env=smtp_env(smtp_server),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: len(smtp_server.messages) == 1 or process.poll() is not None)
+        assert process.poll() is None, "the collector ended before the server had the email"
+    finally:
+        process.kill()
+        process.wait()
+    smtp_server.accept_delay = 0
+    again = tensionwatch("collect", "--once", "--config", config, env=smtp_env(smtp_server))
+    assert again.returncode == 0, again.stderr
+    assert len(smtp_server.messages) == 1
+    shown = tensionwatch("alerts", "history", "--config", config)
+    assert "unknown" in shown.stdout and "interrupted during delivery" in shown.stdout
