@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import combinations
 from pathlib import Path
@@ -44,7 +44,9 @@ from indicators import (
     Granularity,
     Unit,
     compare_windows,
+    days_between,
     detect_spikes,
+    group_episodes,
     key_of,
     load_breakdown,
     load_hourly,
@@ -252,6 +254,7 @@ class Overview:
     chart: pd.DataFrame  # one row per dyad and period: see ``load_overview``
     spikes: pd.DataFrame  # one row per spike day, newest first
     rows: tuple[DyadRow, ...]
+    episodes: pd.DataFrame = field(default_factory=pd.DataFrame)  # ``EPISODE_COLUMNS``
 
 
 _CHART_COLUMNS = (
@@ -259,6 +262,10 @@ _CHART_COLUMNS = (
     "expected", "lower", "upper", "spike_days", "spike_note",
 )  # fmt: skip
 _SPIKE_COLUMNS = ("dyad", "day", "observed", "expected", "upper", "score")
+EPISODE_GAP = 7  # spike days at most this far apart are one episode
+EPISODE_COLUMNS = (
+    "dyad", "first", "last", "spike_days", "net", "items", "peak_day", "peak", "expected", "score",
+)  # fmt: skip
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Computing the indicators…")
@@ -302,6 +309,7 @@ def load_overview(
 
     chart_rows: list[dict[str, Any]] = []
     spike_rows: list[dict[str, Any]] = []
+    episode_rows: list[dict[str, Any]] = []
     rows = []
     for dyad, key in zip(chosen, keys, strict=True):
         points = series[key]
@@ -322,6 +330,24 @@ def load_overview(
                     "expected": spike.expected,
                     "upper": spike.upper,
                     "score": spike.score,
+                }
+            )
+        by_day = {p.day: p for p in points}
+        for episode in group_episodes(spikes, EPISODE_GAP):
+            days = [by_day[d] for d in days_between(episode.first, episode.last) if d in by_day]
+            peak = episode.peak
+            episode_rows.append(
+                {
+                    "dyad": dyad.id,
+                    "first": _timestamp(episode.first),
+                    "last": _timestamp(episode.last),
+                    "spike_days": len(episode.spikes),
+                    "net": sum(p.net for p in days),
+                    "items": sum(p.items for p in days),
+                    "peak_day": _timestamp(peak.day),
+                    "peak": peak.observed,
+                    "expected": peak.expected,
+                    "score": peak.score,
                 }
             )
         daily_bands: dict[date, list[Baseline]] = {}
@@ -362,8 +388,16 @@ def load_overview(
     chart = pd.DataFrame(chart_rows, columns=list(_CHART_COLUMNS))
     spikes_frame = pd.DataFrame(spike_rows, columns=list(_SPIKE_COLUMNS))
     spikes_frame = spikes_frame.sort_values(["day", "dyad"], ascending=[False, True])
+    episodes = pd.DataFrame(episode_rows, columns=list(EPISODE_COLUMNS))
+    episodes = episodes.sort_values(["first", "dyad"], ascending=[False, True])
     return Overview(
-        start, end, granularity, chart, spikes_frame.reset_index(drop=True), tuple(rows)
+        start,
+        end,
+        granularity,
+        chart,
+        spikes_frame.reset_index(drop=True),
+        tuple(rows),
+        episodes.reset_index(drop=True),
     )
 
 
@@ -550,6 +584,14 @@ def selected_rows(event: Mapping[str, Any] | None) -> list[int]:
     """Row positions selected in an ``st.dataframe(on_select=...)``."""
     selection = (event or {}).get("selection") or {}
     return [int(row) for row in selection.get("rows") or []]
+
+
+def episode_at(episodes: pd.DataFrame, row: int) -> tuple[str, date, date] | None:
+    """The (dyad, first day, last day) of the episode shown on ``row`` of the episodes table."""
+    if not 0 <= row < len(episodes):
+        return None
+    record = episodes.iloc[row]
+    return str(record["dyad"]), record["first"].date(), record["last"].date()
 
 
 def spike_at(spikes: pd.DataFrame, row: int) -> tuple[str, date] | None:

@@ -62,6 +62,23 @@ SPIKE_COLUMNS: dict[str, Any] = {
     "score": cc.NumberColumn("Robust z", format="%.1f"),
 }
 
+EPISODE_COLUMNS: dict[str, Any] = {
+    "dyad": cc.TextColumn("Dyad"),
+    "first": cc.DateColumn("From (UTC)", format="YYYY-MM-DD"),
+    "last": cc.DateColumn("To (UTC)", format="YYYY-MM-DD"),
+    "spike_days": cc.NumberColumn("Spike days", help="Days above their baseline band"),
+    "net": cc.NumberColumn(
+        "Net index", format="%+.0f", help="Net escalation index from the first to the last day"
+    ),
+    "items": cc.NumberColumn("Stories or items", help="From the first to the last day"),
+    "peak_day": cc.DateColumn("Peak day", format="YYYY-MM-DD"),
+    "peak": cc.NumberColumn("Peak", format="%+.0f", help="Net index on the peak day"),
+    "expected": cc.NumberColumn(
+        "Expected", format="%+.1f", help="The peak day's baseline: median of the 28 days before"
+    ),
+    "score": cc.NumberColumn("Robust z", format="%.1f", help="Peak above expected, in robust SDs"),
+}
+
 FEED_ORDER = (
     "flag",
     "status",

@@ -166,6 +166,32 @@ def detect_spikes(
     return tuple(spikes)
 
 
+@dataclass(frozen=True)
+class Episode:
+    """Spike days of one series close enough to be one story of escalation."""
+
+    first: date
+    last: date
+    spikes: tuple[Spike, ...]  # in order
+
+    @property
+    def peak(self) -> Spike:
+        """The spike furthest above its own baseline (the earliest of equals)."""
+        return max(self.spikes, key=lambda s: (s.observed - s.expected, -s.day.toordinal()))
+
+
+def group_episodes(spikes: Sequence[Spike], gap: int = 7) -> tuple[Episode, ...]:
+    """Spikes (of one series, in order) grouped into episodes: a spike at most ``gap`` days
+    after the previous one continues its episode."""
+    episodes: list[list[Spike]] = []
+    for spike in spikes:
+        if episodes and (spike.day - episodes[-1][-1].day).days <= gap:
+            episodes[-1].append(spike)
+        else:
+            episodes.append([spike])
+    return tuple(Episode(group[0].day, group[-1].day, tuple(group)) for group in episodes)
+
+
 def compare_windows(
     points: Sequence[DailyPoint], measure: Measure = "net", days: int = 30, history: int = 6
 ) -> WindowComparison:

@@ -80,11 +80,13 @@ def test_overview(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "algeria-polisario",
         "israel-palestine",
     ]
-    top, spikes = at.dataframe[0].value, at.dataframe[1].value
+    top, episodes = at.dataframe[0].value, at.dataframe[1].value
     assert set(top.columns) >= {"dyad", "title", "outlets"}
-    assert "HOSTILE" not in spikes.columns
-    assert (spikes["dyad"] == "morocco-algeria").any()
-    assert SPIKE_DAY.isoformat() in {d.date().isoformat() for d in spikes["day"]}
+    assert (episodes["dyad"] == "morocco-algeria").any()
+    assert SPIKE_DAY in {d.date() for d in episodes["peak_day"]}
+    assert (episodes["first"] <= episodes["peak_day"]).all()
+    assert (episodes["peak_day"] <= episodes["last"]).all()
+    assert (episodes["peak"] > episodes["expected"]).all()
 
 
 @pytest.mark.parametrize(
@@ -166,18 +168,20 @@ def test_overview_drill_down_from_chart_and_spikes(
     assert not any("behind" in m for m in texts(at, "markdown"))
 
     at = run_app(sample_db, monkeypatch)
-    spikes = at.dataframe[1].value
+    episodes = at.dataframe[1].value
     row = next(
         i
-        for i, (dyad, day) in enumerate(zip(spikes["dyad"], spikes["day"], strict=True))
+        for i, (dyad, day) in enumerate(zip(episodes["dyad"], episodes["peak_day"], strict=True))
         if dyad == "morocco-algeria" and day.date() == SPIKE_DAY
     )
-    at.session_state["spikes_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    first, last = episodes["first"][row].date(), episodes["last"][row].date()
+    at.session_state["episodes_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     at.run()
     assert not at.exception
-    that_day = at.dataframe[2].value
-    assert len(that_day) == 3
-    assert set(that_day["title"]) >= {"Algeria closes airspace to Moroccan aircraft"}
+    behind = at.dataframe[2].value
+    assert len(behind) == episodes["items"][row]  # exactly the stories counted for the episode
+    assert all(first <= d.date() <= last for d in behind["published"])
+    assert set(behind["title"]) >= {"Algeria closes airspace to Moroccan aircraft"}
 
 
 def test_trends_page(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,10 +14,12 @@ from indicators import (
     Baseline,
     BaselineSettings,
     DailyPoint,
+    Spike,
     aggregate,
     baseline_of,
     detect_spikes,
     fill_days,
+    group_episodes,
     per_hundred,
     period_band,
     rolling_baseline,
@@ -157,3 +159,34 @@ def test_aggregate_small_counts(
 ) -> None:
     got = aggregate(counts(values), granularity)  # type: ignore[arg-type]
     assert [(p.start, p.items) for p in got] == expected, name
+
+
+def spike(n: int, observed: float, expected: float = 0.0) -> Spike:
+    return Spike(day(n), observed, expected, expected + 7.5, (observed - expected) / 2.5)
+
+
+@pytest.mark.parametrize(
+    ("name", "days", "gap", "expected"),
+    [
+        ("no spike: no episode", [], 7, []),
+        ("one spike: one day", [(3, 10)], 7, [(3, 3, 1, 3)]),
+        ("a week apart: one episode", [(0, 10), (7, 30)], 7, [(0, 7, 2, 7)]),
+        ("eight days apart: two", [(0, 10), (8, 30)], 7, [(0, 0, 1, 0), (8, 8, 1, 8)]),
+        ("chained within the gap", [(0, 9), (5, 8), (10, 9)], 7, [(0, 10, 3, 0)]),
+        ("same size peaks: the earliest", [(0, 20), (2, 20)], 1, [(0, 0, 1, 0), (2, 2, 1, 2)]),
+    ],
+)
+def test_group_episodes(
+    name: str,
+    days: list[tuple[int, float]],
+    gap: int,
+    expected: list[tuple[int, int, int, int]],
+) -> None:
+    episodes = group_episodes([spike(n, v) for n, v in days], gap)
+    got = [(e.first, e.last, len(e.spikes), e.peak.day) for e in episodes]
+    assert got == [(day(a), day(b), n, day(p)) for a, b, n, p in expected], name
+
+
+def test_episode_peak_is_furthest_above_its_own_baseline() -> None:
+    (episode,) = group_episodes([spike(0, 30, expected=25), spike(1, 20, expected=0)])
+    assert episode.peak.day == day(1)

@@ -93,7 +93,7 @@ for row_start in range(0, len(view.rows), 5):
             delta_color="inverse" if row.delta else "off",
             delta_arrow="auto" if row.delta else "off",
             chart_data=list(row.spark),
-            chart_type="area",
+            chart_type="bar",
             border=True,
             help=(
                 f"{row.items} {noun} in the last {queries.METRIC_DAYS} days. Usual: the median "
@@ -112,10 +112,10 @@ else:
 st.subheader(f"Net escalation index, {view.start:%d %b %Y} – {view.end:%d %b %Y}")
 st.caption(
     "Each story adds its category weights (military violence +10 … mediation −5). "
-    "The shaded band runs from each dyad's baseline (its 28-day median) up to its spike "
-    "threshold (+3 robust SD); "
-    "▲ marks a period holding a spike. Dashed lines are calendar events. "
-    "Click a point to list what is behind it."
+    "The shaded band runs from each dyad's baseline (its days' 28-day medians) up to its "
+    "spike threshold (+3 robust SD); ▲ marks a period holding a spike day. Dashed lines are "
+    "calendar events. Click a point to list what is behind it; click a dyad in the legend "
+    "to bring it and its band forward."
 )
 events = queries.load_events(view.start, view.end, tuple(dyads)) if show_events else None
 event = st.altair_chart(
@@ -138,35 +138,39 @@ if dyad is not None and start is not None:
         column_config=tables.ITEM_COLUMNS,
     )
 
-st.subheader("Spikes")
-if view.spikes.empty:
+st.subheader("Escalation episodes")
+if view.episodes.empty:
     st.caption("No day in this period rose above its baseline band.")
 else:
     st.caption(
-        "Days whose net index rose above their 28-day baseline band, newest first. "
-        "Select one for what is behind it."
+        f"Runs of spike days (a day above its 28-day baseline band; spike days at most "
+        f"{queries.EPISODE_GAP} days apart make one episode), newest first; click a header to "
+        "sort. Select one for the stories behind it."
     )
     chosen = st.dataframe(
-        view.spikes,
-        key="spikes_table",
+        view.episodes,
+        key="episodes_table",
         on_select="rerun",
         selection_mode="single-row",
         hide_index=True,
-        column_config=tables.SPIKE_COLUMNS,
-        height=260,
+        column_config=tables.EPISODE_COLUMNS,
+        height=300,
     )
     for selected in queries.selected_rows(chosen):
-        spike = queries.spike_at(view.spikes, selected)
-        if spike is not None:
-            spike_dyad, day = spike
-            st.markdown(f"**{noun.capitalize()} of {spike_dyad} on {day:%d %b %Y}** (UTC)")
+        episode = queries.episode_at(view.episodes, selected)
+        if episode is not None:
+            episode_dyad, first, last = episode
+            when = f"{first:%d %b %Y}" + (f" – {last:%d %b %Y}" if last != first else "")
+            st.markdown(
+                f"**{noun.capitalize()} of {queries.escape_markdown(episode_dyad)}, {when}** (UTC)"
+            )
             st.dataframe(
                 queries.load_items(
                     path,
                     version,
-                    dyads=(spike_dyad,),
-                    since=day,
-                    until=queries.period_end(day, "day"),
+                    dyads=(episode_dyad,),
+                    since=first,
+                    until=queries.period_end(last, "day"),
                     unit=unit,
                 ),
                 hide_index=True,
