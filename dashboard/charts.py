@@ -88,6 +88,31 @@ def _x(granularity: Granularity, field: str = "period") -> alt.X:
     )
 
 
+STEPS: dict[str, pd.DateOffset] = {
+    "hour": pd.DateOffset(hours=1),
+    "day": pd.DateOffset(days=1),
+    "week": pd.DateOffset(days=7),
+    "month": pd.DateOffset(months=1),
+}
+
+
+def stack_bars(
+    frame: pd.DataFrame, value: str, key: str, order: Sequence[str], unit: str, at: str = "period"
+) -> pd.DataFrame:
+    """``frame`` with the columns a stacked bar needs to span its whole period: ``end`` (the
+    period's end), ``y0``/``y1`` (positive values stacked up from zero, negative ones down,
+    in ``order`` of ``key``). Drawn with x/x2 and y/y2, bars keep their width at any zoom,
+    which bars on a time axis do not."""
+    frame = frame.assign(_rank=frame[key].map({k: n for n, k in enumerate(order)}))
+    frame = frame.sort_values([at, "_rank"]).reset_index(drop=True)
+    frame["end"] = frame[at] + STEPS[unit]
+    up = frame[value].clip(lower=0).groupby(frame[at]).cumsum()
+    down = frame[value].clip(upper=0).groupby(frame[at]).cumsum()
+    frame["y1"] = up.where(frame[value] >= 0, down)
+    frame["y0"] = frame["y1"] - frame[value]
+    return frame.drop(columns="_rank")
+
+
 def _zero() -> alt.Chart:
     return alt.Chart(ZERO).mark_rule(strokeDash=[4, 4], opacity=0.5).encode(y="zero:Q")
 
@@ -280,12 +305,15 @@ def category_chart(breakdown: pd.DataFrame, granularity: Granularity, unit: str)
         breakdown["category"].unique(),
         key=lambda c: (list(CATEGORY_COLOURS).index(c) if c in CATEGORY_COLOURS else 99, c),
     )
+    bars = stack_bars(breakdown, "weight", "category", categories, granularity)
     chart: alt.Chart = (
-        alt.Chart(breakdown, height=300)
-        .mark_bar()
+        alt.Chart(bars, height=300)
+        .mark_bar(x2Offset=-1)
         .encode(
             x=_x(granularity),
-            y=alt.Y("weight:Q", title=f"Escalation (+) / de-escalation (−), {unit}", stack="zero"),
+            x2="end:T",
+            y=alt.Y("y1:Q", title=["Escalation (+) / de-escalation (−)", f"weight points, {unit}"]),
+            y2="y0:Q",
             color=alt.Color(
                 "category:N",
                 title="Category",
@@ -293,7 +321,6 @@ def category_chart(breakdown: pd.DataFrame, granularity: Granularity, unit: str)
                 sort=categories,
                 legend=alt.Legend(orient="right", labelLimit=220),
             ),
-            order=alt.Order("weight:Q", sort="descending"),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
             tooltip=[
                 alt.Tooltip("label:N", title="Period"),
@@ -312,12 +339,15 @@ def country_chart(countries: pd.DataFrame, granularity: Granularity, unit: str) 
     and period."""
     pick = alt.selection_point(name="pick", fields=["country", "start"], on="click")
     names = sorted(countries["country"].unique())
+    bars = stack_bars(countries, "items", "country", names, granularity)
     chart: alt.Chart = (
-        alt.Chart(countries, height=260)
-        .mark_bar()
+        alt.Chart(bars, height=260)
+        .mark_bar(x2Offset=-1)
         .encode(
             x=_x(granularity),
-            y=alt.Y("items:Q", title=unit.capitalize(), stack="zero"),
+            x2="end:T",
+            y=alt.Y("y1:Q", title=unit.capitalize()),
+            y2="y0:Q",
             color=alt.Color(
                 "country:N",
                 title="Outlet country",
@@ -339,17 +369,20 @@ def country_chart(countries: pd.DataFrame, granularity: Granularity, unit: str) 
 
 def hourly_chart(hourly: pd.DataFrame, names: Sequence[str]) -> alt.Chart:
     """The last seven days per UTC hour: net index per dyad."""
+    bars = stack_bars(hourly, "net", "series", list(names), "hour", at="hour")
     chart: alt.Chart = (
-        alt.Chart(hourly, height=200)
+        alt.Chart(bars, height=200)
         .mark_bar()
         .encode(
+            x2="end:T",
+            y2="y0:Q",
             x=alt.X(
                 "hour:T",
                 title="Hour (UTC)",
                 scale=alt.Scale(type="utc"),
                 axis=alt.Axis(format="%a %d %b %H:00", labelAngle=0, labelOverlap=True),
             ),
-            y=alt.Y("net:Q", title="Net index per hour", stack="zero"),
+            y=alt.Y("y1:Q", title="Net index per hour"),
             color=alt.Color(
                 "series:N", title="Dyad", scale=colour_scale(names, DYAD_COLOURS), legend=None
             ),

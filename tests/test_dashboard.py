@@ -452,3 +452,21 @@ def test_unusable_database_is_our_error(tmp_path: Path, monkeypatch: pytest.Monk
     at = run_app(path, monkeypatch)
     (error,) = texts(at, "error")
     assert "tensionwatch db migrate" in error and str(path) in error
+
+
+def test_trends_drill_down_follows_the_last_chart_clicked(
+    sample_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = run_app(sample_db, monkeypatch, "trends")
+    at.session_state["category_chart"] = {
+        "selection": {"pick": [{"category": "diplomatic_rupture", "start": "2024-05-01"}]}
+    }
+    at.session_state["trend_chart"] = {
+        "selection": {"pick": [{"series": "morocco-algeria", "start": "2024-05-01"}]}
+    }
+    at.session_state["t_last_pick"] = "category_chart"
+    at.run()
+    assert [s.value for s in at.subheader][-1] == "Behind diplomatic\\_rupture, May 2024"
+    at.session_state["t_last_pick"] = "trend_chart"
+    at.run()
+    assert [s.value for s in at.subheader][-1] == "Behind morocco\\-algeria, May 2024"

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from dashboard.charts import LABEL_SLOTS, escalation_chart, labelled_events
+from dashboard.charts import LABEL_SLOTS, escalation_chart, labelled_events, stack_bars
 
 
 def events(days: list[str], recurring: list[bool] | None = None) -> pd.DataFrame:
@@ -77,3 +77,22 @@ def test_escalation_chart_points_only_where_items_are() -> None:
 def test_escalation_chart_without_band() -> None:
     spec = escalation_chart(chart_frame(), ["morocco-algeria"], "day", band=False).to_dict()
     assert not any(layer.get("mark", {}).get("type") == "area" for layer in spec["layer"])
+
+
+@pytest.mark.parametrize(
+    ("name", "rows", "expected"),
+    [
+        ("one bar", [("a", 5.0)], [("a", 0.0, 5.0)]),
+        ("two up", [("b", 2.0), ("a", 5.0)], [("a", 0.0, 5.0), ("b", 5.0, 7.0)]),
+        ("up and down apart", [("a", 5.0), ("b", -3.0), ("c", -1.0)],
+         [("a", 0.0, 5.0), ("b", 0.0, -3.0), ("c", -3.0, -4.0)]),
+    ],
+)  # fmt: skip
+def test_stack_bars(
+    name: str, rows: list[tuple[str, float]], expected: list[tuple[str, float, float]]
+) -> None:
+    period = pd.Timestamp("2024-01-31", tz="UTC")
+    frame = pd.DataFrame({"period": period, "key": [k for k, _ in rows], "v": [v for _, v in rows]})
+    bars = stack_bars(frame, "v", "key", ["a", "b", "c"], "month")
+    assert list(zip(bars["key"], bars["y0"], bars["y1"], strict=True)) == expected, name
+    assert (bars["end"] == pd.Timestamp("2024-02-29", tz="UTC")).all()  # a month on, clipped

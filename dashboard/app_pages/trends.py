@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from dashboard import charts, queries, state, tables
@@ -17,6 +19,12 @@ MEASURES = {
     "Count": "items",
 }
 SCALES = ("Raw", "Per 100 collected")
+
+
+def remember_pick(key: str) -> None:
+    """Note which chart was clicked last: its selection decides what is listed."""
+    st.session_state["t_last_pick"] = key
+
 
 DEFAULTS = {
     "t_dyads": list(options.dyads[:2]),
@@ -99,7 +107,7 @@ names = [*dyads, *actors]
 line_event = st.altair_chart(
     charts.trend_chart(trends.series, names, granularity, measure, unit_title, events),
     key="trend_chart",
-    on_select="rerun",
+    on_select=partial(remember_pick, "trend_chart"),
     selection_mode="pick",
     width="stretch",
 )
@@ -118,7 +126,7 @@ else:
     category_event = st.altair_chart(
         charts.category_chart(trends.categories, granularity, per),
         key="category_chart",
-        on_select="rerun",
+        on_select=partial(remember_pick, "category_chart"),
         selection_mode="pick",
         width="stretch",
     )
@@ -136,7 +144,7 @@ if dyads:
         country_event = st.altair_chart(
             charts.country_chart(trends.countries, granularity, f"{noun} ({per})"),
             key="country_chart",
-            on_select="rerun",
+            on_select=partial(remember_pick, "country_chart"),
             selection_mode="pick",
             width="stretch",
         )
@@ -144,14 +152,19 @@ if dyads:
 st.subheader(f"Last 7 days, hour by hour (to {summary.last_published:%d %b %H:00} UTC)")
 if dyads:
     hourly = queries.load_hourly_frame(path, version, tuple(dyads), unit)
-    st.altair_chart(charts.hourly_chart(hourly, dyads), width="stretch")
+    if hourly.empty or not hourly["items"].any():
+        st.caption(f"No {noun} about these dyads in the last 7 days.")
+    else:
+        st.altair_chart(charts.hourly_chart(hourly, dyads), width="stretch")
 else:
     st.caption("Pick a dyad for its hourly view.")
 
 # drill-down: the last chart clicked decides what is listed
 drill = None
-for event, field in ((line_event, "series"), (category_event, "category"),
-                     (country_event, "country")):  # fmt: skip
+picks = {"trend_chart": (line_event, "series"), "category_chart": (category_event, "category"),
+         "country_chart": (country_event, "country")}  # fmt: skip
+order = sorted(picks, key=lambda k: k == st.session_state.get("t_last_pick"))
+for event, field in (picks[k] for k in order):
     fields = queries.chart_pick(event)
     period_start = queries.picked_period(fields)
     if fields and period_start is not None and field in fields:
