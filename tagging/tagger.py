@@ -36,6 +36,7 @@ from tagging.terms import body_regex
 from tagging.text import SENTENCE_END, WORD, NormalisedText, normalise_keep_case, normalise_text
 
 FIELDS = ("title", "summary")
+_DECIDED_MAX = 4096  # remembered per-item decisions and languages, per tagger
 _start = re.Match.start
 
 
@@ -185,6 +186,11 @@ class Tagger:
         self._title_factor = rules.title_factor
         self._decay = rules.summary_decay
         self._empty = Tagging(actors=(), categories=(), matches=(), rules_version=rules.version)
+        self._langs: dict[str, str] = {}  # item language as given -> its primary subtag
+        # (contexts present, rules excepted, language) -> _sort_rules' answer
+        self._decided: dict[
+            tuple[frozenset[int], frozenset[int], str], tuple[set[int], set[int]]
+        ] = {}
 
     @property
     def version(self) -> str:
@@ -203,12 +209,23 @@ class Tagger:
             _Field("title", title, folded_title),
             _Field("summary", summary, folded_summary),
         )
-        item_lang = _lang(lang) if lang else ""
-        present = {c[3] for c in contexts}
-        dropped, checked = self._sort_rules(present, {e[3] for e in excepts}, item_lang)
+        item_lang = self._langs.get(lang)
+        if item_lang is None:
+            item_lang = _lang(lang) if lang else ""
+            if len(self._langs) < _DECIDED_MAX:
+                self._langs[lang] = item_lang
+        key = (
+            frozenset([c[3] for c in contexts]),
+            frozenset([e[3] for e in excepts]),
+            item_lang,
+        )
+        decided = self._decided.get(key)
+        if decided is None:
+            decided = self._sort_rules(*key)
+            if len(self._decided) < _DECIDED_MAX:
+                self._decided[key] = decided
+        dropped, checked = decided
         kept: list[Find] = []
-        seen: set[tuple[int, int]] = set()
-        nested = False  # a rule matched twice in one field: matches may nest
         for candidate in candidates:
             r = candidate[3]
             if r in dropped or (
@@ -217,12 +234,6 @@ class Tagger:
             ):
                 continue
             kept.append(candidate)
-            pair = (r, candidate[0])
-            if pair in seen:
-                nested = True
-            seen.add(pair)
-        if nested:
-            kept = _outermost(kept)
         is_actor, target = self._is_actor, self._target
         actors = {target[k[3]] for k in kept if is_actor[k[3]]}
         if not actors:
@@ -237,13 +248,15 @@ class Tagger:
         )
 
     def _sort_rules(
-        self, present: set[int], excepted: set[int], item_lang: str
+        self, present: frozenset[int], excepted: frozenset[int], item_lang: str
     ) -> tuple[set[int], set[int]]:
         """The rules this item vetoes as a whole, and those whose matches need checking.
 
         ``present`` holds the contexts found in the item and ``excepted`` the
         rules with an except phrase found in it: sets built once per item, so
-        each candidate match costs two set lookups.
+        each candidate match costs two set lookups. The answer depends on
+        these three values alone, and few combinations occur: ``tag`` keeps
+        them (``_decided``), and never changes the sets returned.
         """
         dropped: set[int] = set()
         checked = set(self._always_checked)
@@ -290,38 +303,54 @@ class Tagger:
         return self._cased[(r, t)].fullmatch(surface) is not None
 
     def _matches(self, fields: tuple[_Field, _Field], kept: list[Find]) -> tuple[Match, ...]:
-        """Matches with offsets into the original text, by field, start, end and rule id."""
-        placed = []
+        """The outermost matches, offsets into the original text, by field, start, end, rule id.
+
+        A match lying inside another match of the same rule in the same field
+        is dropped (on folded offsets): sorted by field, start and decreasing
+        end, a match is inside an earlier one of its rule exactly when that
+        rule has already reached as far.
+        """
         rank = self._rank
-        for f_index, hit_start, hit_end, r, _ in kept:
-            folded = fields[f_index].folded
-            if folded.origin is None:
-                placed.append((f_index, hit_start, hit_end, rank[r], r, hit_start))
-            else:
-                start, end = folded.source_span(hit_start, hit_end)
-                placed.append((f_index, start, end, rank[r], r, hit_start))
+        ordered = sorted([(f, start, -end, rank[r], r) for f, start, end, r, _ in kept])
+        reach: dict[int, int] = {}
+        outermost = []
+        for f, start, neg_end, place, r in ordered:
+            key = r + r + f
+            if reach.get(key, -1) >= -neg_end:
+                continue
+            reach[key] = -neg_end
+            outermost.append((f, start, -neg_end, place, r))
+        title_map, summary_map = fields[0].folded.origin, fields[1].folded.origin
+        if title_map is None and summary_map is None:
+            placed = [(f, start, end, place, r, start) for f, start, end, place, r in outermost]
+        else:
+            placed = []
+            for f, hit_start, hit_end, place, r in outermost:
+                start, end = fields[f].folded.source_span(hit_start, hit_end)
+                placed.append((f, start, end, place, r, hit_start))
         placed.sort()
         out = []
         plans = self._plans
+        title_factor, decay = self._title_factor, self._decay
+        summary = fields[1]
         for f_index, start, end, _, r, hit_start in placed:
-            f = fields[f_index]
             rule = plans[r].rule
             if f_index == 0:
-                factor = self._title_factor
-            elif self._decay:
-                factor = 1.0 / (1.0 + self._decay * f.sentence_index(hit_start))
+                factor = title_factor
+                name, original = "title", fields[0].original
             else:
-                factor = 1.0
+                factor = 1.0 / (1.0 + decay * summary.sentence_index(hit_start)) if decay else 1.0
+                name, original = "summary", summary.original
             out.append(
                 _new_match(
                     {
                         "rule": rule.id,
                         "kind": rule.kind,
                         "target": rule.target,
-                        "field": f.name,
+                        "field": name,
                         "start": start,
                         "end": end,
-                        "text": f.original[start:end],
+                        "text": original[start:end],
                         "weight": rule.weight,
                         "factor": factor,
                     }
@@ -364,19 +393,3 @@ def _near(
         if distance is not None and distance <= within:
             return True
     return False
-
-
-def _outermost(kept: list[Find]) -> list[Find]:
-    """Drop each match that lies inside another match of the same rule in the same field."""
-    if len(kept) < 2:
-        return kept
-    ordered = sorted([(r, f, start, -end, t) for f, start, end, r, t in kept])
-    out: list[Find] = []
-    p_rule = p_field = p_start = p_end = -1
-    for r, f, start, neg_end, t in ordered:
-        end = -neg_end
-        if r == p_rule and f == p_field and p_start <= start and end <= p_end:
-            continue
-        out.append((f, start, end, r, t))
-        p_rule, p_field, p_start, p_end = r, f, start, end
-    return out

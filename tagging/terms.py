@@ -152,11 +152,23 @@ def compile_term(raw: str) -> tuple[TermPattern, ...]:
 
 
 def term_regex(pattern: TermPattern) -> re.Pattern[str]:
-    """The stand-alone regex equivalent to ``pattern``; group ``t`` is the matched term."""
-    left = ""
-    if pattern.left_check:
-        left = r"(?<!\w)"
-        if pattern.prefixes != NO_PREFIX:
-            options = sorted(pattern.prefixes, key=lambda p: (-len(p), p))
-            left += "(?:" + "|".join(re.escape(p) for p in options) + ")"
-    return re.compile(left + "(?P<t>" + body_regex(pattern.norm) + ")")
+    """The stand-alone regex equivalent to ``pattern``; group ``t`` is the matched term.
+
+    The term's first word leads, literally, so that the regex engine can look
+    for it quickly (a regex that opens with a lookbehind is tried at every
+    position); the left boundary and the attached prefixes are checked behind
+    it, one fixed-width lookbehind per allowed prefix.
+    """
+    body = body_regex(pattern.norm)
+    if not pattern.left_check:
+        return re.compile("(?P<t>" + body + ")")
+    first = pattern.norm.split(" ")[0].rstrip("*")
+    literal, width = re.escape(first), len(first)
+    behind = []
+    for prefix in sorted(pattern.prefixes, key=lambda p: (len(p), p)):
+        if prefix:
+            behind.append(rf"(?<=(?<!\w){re.escape(prefix)}.{{{width}}})")
+        else:
+            behind.append(rf"(?<!\w.{{{width}}})")
+    check = behind[0] if len(behind) == 1 else "(?:" + "|".join(behind) + ")"
+    return re.compile("(?s)(?P<t>" + literal + check + body[len(literal) :] + ")")

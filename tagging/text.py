@@ -121,11 +121,67 @@ class NormalisedText:
         return first, max(last, following)
 
 
+def _trivial_class() -> re.Pattern[str]:
+    """A regex of the characters that the fold may change, once lower-cased.
+
+    Its complement is the ASCII, Arabic and Hebrew characters that fold to
+    themselves (checked here, not assumed), which make up most of any text.
+    """
+    ranges = [(0x20, 0x7F), (0x0590, 0x0600), (0x0600, 0x0700)]
+    kept = [chr(c) for a, b in ranges for c in range(a, b) if _fold_char(chr(c), True) == chr(c)]
+    return re.compile("[^" + "".join(re.escape(c) for c in kept) + "]")
+
+
+_CHANGING = _trivial_class()
+# for each character the fold changes: what it becomes, or None when that is
+# itself a character the fold would change (then only ``translate`` is right)
+_REPLACEMENT: dict[str, str | None] = {}
+
+
+def _replacement(c: str) -> str | None:
+    folded = _FOLD[ord(c)]
+    out = None if _CHANGING.search(folded) else folded
+    _REPLACEMENT[c] = out
+    return out
+
+
+def _fast_fold(text: str) -> tuple[str, bool] | None:
+    """``text.translate(_FOLD)`` and whether some character folded to other than one.
+
+    ``str.translate`` looks every character up in a Python mapping; this
+    lower-cases in C, then replaces only the characters that still change,
+    one ``str.replace`` per distinct character. Folding a lower-cased
+    character gives what folding the original gives (tests check every code
+    point). None when a character lower-cases to several (``İ``) or folds
+    into one that would change again: ``translate`` then does the work.
+    """
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        return None
+    changing = _CHANGING.findall(lowered)
+    if not changing:
+        return lowered, False
+    non_unit = False
+    for c in set(changing):
+        out = _REPLACEMENT[c] if c in _REPLACEMENT else _replacement(c)
+        if out is None:
+            return None
+        if len(out) != 1:
+            non_unit = True
+        lowered = lowered.replace(c, out)
+    return lowered, non_unit
+
+
 def _fold(text: str, table: _FoldTable) -> NormalisedText:
-    folded = text.translate(table)
+    fast = _fast_fold(text) if table is _FOLD else None
+    if fast is None:
+        folded = text.translate(table)
+        # every ASCII character folds to exactly one character: no map needed
+        non_unit = not text.isascii() and not table.non_unit.isdisjoint(text)
+    else:
+        folded, non_unit = fast
     origin: list[int] | None = None
-    # every ASCII character folds to exactly one character: no map needed
-    if not text.isascii() and not table.non_unit.isdisjoint(text):
+    if non_unit:
         origin = []
         for i, c in enumerate(text):
             origin.extend([i] * len(table[ord(c)]))

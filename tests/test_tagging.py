@@ -643,3 +643,19 @@ def test_normalised_text_maps_back() -> None:
     start = folded.text.index("fin")
     s, e = folded.source_span(start, start + 3)
     assert text[s:e] == "ﬁn"
+
+
+def test_fast_fold_equals_the_table_fold_for_every_character() -> None:
+    # text.py lower-cases in C, then replaces what still changes; the per
+    # character table (_FOLD) is the definition it must agree with
+    from tagging.text import _FOLD, _fast_fold
+
+    for code in range(0x30000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        c = chr(code)
+        for text in (c, "Ab" + c + "é", c + c.upper()):
+            fast = _fast_fold(text)
+            if fast is not None:
+                assert fast[0] == text.translate(_FOLD), hex(code)
+                assert fast[1] == any(len(_FOLD[ord(x)]) != 1 for x in text), hex(code)
