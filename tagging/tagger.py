@@ -172,6 +172,7 @@ class Tagger:
         self._with_except = {r for r, p in enumerate(self._plans) if p.has_except}
         self._strict_lang = {r for r, p in enumerate(self._plans) if p.strict_lang}
         self._target = [rule.target for rule in rules.rules]
+        self._info = [(rule.id, rule.kind, rule.target, rule.weight) for rule in rules.rules]
         self._requires_actor = [rule.requires_actor for rule in rules.rules]
         self._cased: dict[tuple[int, int], re.Pattern[str]] = {}
         for r, rule in enumerate(rules.rules):
@@ -299,7 +300,9 @@ class Tagger:
 
     def _case_holds(self, f: _Field, start: int, end: int, r: int, t: int) -> bool:
         s, e = f.folded.source_span(start, end)
-        surface = normalise_keep_case(f.original[s:e])
+        surface = f.original[s:e]
+        if not (surface.isascii() and surface.isalnum()):  # ASCII letters fold to themselves
+            surface = normalise_keep_case(surface)
         return self._cased[(r, t)].fullmatch(surface) is not None
 
     def _matches(self, fields: tuple[_Field, _Field], kept: list[Find]) -> tuple[Match, ...]:
@@ -308,54 +311,65 @@ class Tagger:
         A match lying inside another match of the same rule in the same field
         is dropped (on folded offsets): sorted by field, start and decreasing
         end, a match is inside an earlier one of its rule exactly when that
-        rule has already reached as far.
+        rule has already reached as far. That order is the output order but
+        where one start has several ends, which then sort once more.
         """
         rank = self._rank
         ordered = sorted([(f, start, -end, rank[r], r) for f, start, end, r, _ in kept])
         reach: dict[int, int] = {}
-        outermost = []
+        reach_get = reach.get
+        placed = []
+        title, summary = fields
+        mapped = title.folded.origin is not None or summary.folded.origin is not None
+        resort = mapped
+        last = (-1, -1)
         for f, start, neg_end, place, r in ordered:
             key = r + r + f
-            if reach.get(key, -1) >= -neg_end:
+            end = -neg_end
+            if reach_get(key, -1) >= end:
                 continue
-            reach[key] = -neg_end
-            outermost.append((f, start, -neg_end, place, r))
-        title_map, summary_map = fields[0].folded.origin, fields[1].folded.origin
-        if title_map is None and summary_map is None:
-            placed = [(f, start, end, place, r, start) for f, start, end, place, r in outermost]
-        else:
-            placed = []
-            for f, hit_start, hit_end, place, r in outermost:
-                start, end = fields[f].folded.source_span(hit_start, hit_end)
-                placed.append((f, start, end, place, r, hit_start))
-        placed.sort()
+            reach[key] = end
+            if (f, start) == last:
+                resort = True
+            last = (f, start)
+            placed.append((f, start, end, place, r, start))
+        if mapped:
+            placed = [
+                (f, *fields[f].folded.source_span(start, end), place, r, start)
+                for f, start, end, place, r, _ in placed
+            ]
+        if resort:
+            placed.sort()
         out = []
-        plans = self._plans
+        info = self._info
         title_factor, decay = self._title_factor, self._decay
-        summary = fields[1]
-        for f_index, start, end, _, r, hit_start in placed:
-            rule = plans[r].rule
-            if f_index == 0:
+        new, setattr_ = _object_new, _object_setattr
+        for f, start, end, _, r, hit_start in placed:
+            rule_id, kind, target, weight = info[r]
+            if f == 0:
                 factor = title_factor
-                name, original = "title", fields[0].original
+                name, original = "title", title.original
             else:
                 factor = 1.0 / (1.0 + decay * summary.sentence_index(hit_start)) if decay else 1.0
                 name, original = "summary", summary.original
-            out.append(
-                _new_match(
-                    {
-                        "rule": rule.id,
-                        "kind": rule.kind,
-                        "target": rule.target,
-                        "field": name,
-                        "start": start,
-                        "end": end,
-                        "text": original[start:end],
-                        "weight": rule.weight,
-                        "factor": factor,
-                    }
-                )
+            match = new(Match)
+            # _new_match inlined: the hottest allocation of tagging
+            setattr_(
+                match,
+                "__dict__",
+                {
+                    "rule": rule_id,
+                    "kind": kind,
+                    "target": target,
+                    "field": name,
+                    "start": start,
+                    "end": end,
+                    "text": original[start:end],
+                    "weight": weight,
+                    "factor": factor,
+                },
             )
+            out.append(match)
         return tuple(out)
 
 
