@@ -316,3 +316,50 @@ def test_a_collector_killed_while_the_server_accepts_never_sends_twice(
     assert len(smtp_server.messages) == 1
     shown = tensionwatch("alerts", "history", "--config", config)
     assert "unknown" in shown.stdout and "interrupted during delivery" in shown.stdout
+
+
+def test_requests_made_during_an_evaluation_collapse_into_one_more() -> None:
+    from alerts.schedule import Coalesced
+
+    started, release = threading.Event(), threading.Event()
+    runs: list[int] = []
+
+    def work() -> None:
+        runs.append(len(runs))
+        if len(runs) == 1:
+            started.set()
+            release.wait(timeout=60)
+
+    evaluate = Coalesced(work)
+    first = threading.Thread(target=evaluate)
+    first.start()
+    assert started.wait(timeout=60)
+    evaluate()  # a poll ends while the first evaluation runs: returns at once
+    evaluate()  # and another: the same one more run
+    assert runs == [0]
+    release.set()
+    first.join(timeout=60)
+    assert runs == [0, 1]  # the first caller went round once more, for both
+    evaluate()
+    assert runs == [0, 1, 2]
+
+
+def test_a_bug_in_alerts_is_logged_and_the_pass_still_returns(
+    feed_server: FeedServer,
+    write_config: WriteConfig,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    feed = feed_server.route("/news.xml", body=rss([TIES, HARVEST]))
+    service = CollectorService(load_settings(write_setup(write_config, tmp_path, feed)))
+
+    def broken() -> None:
+        raise RuntimeError("a bug in the alerts")
+
+    service._evaluate_alerts = broken
+    try:
+        outcomes = service.collect_once()
+    finally:
+        service.close()
+    assert [(o.status, o.new) for o in outcomes] == [("ok", 2)]
+    assert "alert evaluation failed" in caplog.text and "a bug in the alerts" in caplog.text
