@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from storage.db import open_database
 from tensionwatch.config import load_settings
 from tensionwatch.retag import retag_items
@@ -66,6 +68,25 @@ def test_retag_applies_new_rules_once_and_records_the_version(
 
     retag_items(settings, None, progress=False)
     assert snapshot(settings.database) == (after_tags, after_matches)
+
+
+def test_retag_shows_a_progress_bar(
+    feed_server: FeedServer, write_config: WriteConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = feed_server.route("/rss", body=rss([TIES_CUT, PEGASUS, HARVEST]))
+    config = write_config(
+        f'database = "tw.db"\narchive = false\nallow_private_networks = true\n'
+        f'[[feeds]]\nurl = "{url}"\n'
+    )
+    settings = load_settings(config, env={})
+    service = CollectorService(settings)
+    service.collect_once()
+    service.close()
+    capsys.readouterr()
+    count, _ = retag_items(settings, None)
+    bar = capsys.readouterr().err
+    assert count == 3
+    assert "100%" in bar and "3/3" in bar and "item" in bar
 
 
 def test_retag_since_only_touches_newer_items(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -271,3 +273,28 @@ def test_yaml_words_stay_words(tmp_path: Path) -> None:
     text = GOOD.replace("en: [Morocco]", "en: [Morocco, no, 2021]")
     rules = load_rules(write(tmp_path, text))
     assert [t.text for t in rules.rule("morocco.name").terms] == ["Morocco", "no", "2021"]
+
+
+def test_rules_check_command_prints_every_problem(tmp_path: Path) -> None:
+    exe = str(Path(sys.executable).parent / "tensionwatch")
+    text = (
+        GOOD.replace("  morocco:\n", "  moroco:\n")
+        .replace("en: [Morocco]", "en: ['', 'att*ck']")
+        .replace("unless: [sport]", "unles: [sport]")
+    )
+    bad = write(tmp_path, text, "bad.yaml")
+    done = subprocess.run(
+        [exe, "rules", "check", str(bad)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    reported = [line for line in done.stderr.splitlines() if f"{bad}:" in line]
+    wanted = ["unknown actor id 'moroco'", "empty term", "'att*ck'", "unknown key 'unles'"]
+    for reason in wanted:
+        assert any(reason in line for line in reported), done.stderr
+    assert len(reported) == len(wanted)
+    good = write(tmp_path, GOOD, "good.yaml")
+    done = subprocess.run(
+        [exe, "rules", "check", str(good)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0
+    assert done.stdout.startswith(f"{good}: ok, 2 rules, version ")

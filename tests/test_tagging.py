@@ -538,6 +538,24 @@ SPANS = [
     ("Ｍｏｒｏｃｃｏ full width", "morocco.name", "Ｍｏｒｏｃｃｏ"),
     ("Morocco’s army", "morocco.name", "Morocco"),
     ("ישראל ובישראל", "israel.name", "ישראל"),
+    # alef forms, ta marbuta, alef maqsura, each attached prefix (spans start after it)
+    ("وإسرائيل ترد", "israel.name", "إسرائيل"),
+    ("موقف اسرائيل", "israel.name", "اسرائيل"),
+    ("موقف آسرائيل", "israel.name", "آسرائيل"),
+    ("الامم المتحده تدعو", "united_nations.name", "الامم المتحده"),
+    ("وفد الولايات المتحده", "united_states.name", "الولايات المتحده"),
+    ("بيان الكيان الصهيونى", "israel.epithet", "الكيان الصهيونى"),
+    ("فالمغرب يرد", "morocco.name", "المغرب"),
+    ("بالمغرب", "morocco.name", "المغرب"),
+    ("والمغرب", "morocco.name", "المغرب"),
+    ("للمغرب", "morocco.name", "للمغرب"),
+    ("وللمغرب", "morocco.name", "للمغرب"),
+    ("لإسرائيل", "israel.name", "إسرائيل"),
+    ("بإسرائيل", "israel.name", "إسرائيل"),
+    ("والبوليساريو", "polisario.front", "البوليساريو"),
+    ("بالبوليساريو", "polisario.front", "البوليساريو"),
+    ("دعم للجزائر", "algeria.name", "للجزائر"),
+    ("الكيان الصّهيونيّ", "israel.epithet", "الكيان الصّهيونيّ"),
 ]
 
 
@@ -561,6 +579,8 @@ WORD_BOUNDARIES = [
     "the ghanaian minister",  # not a taxonomy id at all
     "la Marocaine des jeux",  # adjective without a state body
     "المغربي وحده",  # adjective without a state body
+    "سالمغرب",  # س is not an attached prefix
+    "المغربية",  # a longer word, not the name
 ]
 
 
