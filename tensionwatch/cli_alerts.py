@@ -26,6 +26,10 @@ def _day(value: str, option: str) -> date:
         ) from None
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _moment(value: str | None) -> datetime:
     return parse_since(value) or datetime.now(UTC)
 
@@ -187,10 +191,10 @@ def alerts_backtest(
             expected = "" if d.expected is None else f" (expected {d.expected:+.1f})"
             shown = f"observed {d.observed:+.0f}{expected}, {d.items} items"
         else:  # a count of matching items
-            shown = f"{d.items} matching items"
+            shown = _count(d.items, "matching item")
             shown += f" (fires at {rule.count})" if rule.kind == "threshold" else ""
         click.echo(f"{d.day.isoformat()}  {shown}")
-    click.echo(f"{rule.name}: {len(days)} days from {first} to {last}")
+    click.echo(f"{rule.name}: {_count(len(days), 'day')} from {first} to {last}")
 
 
 @alerts.command("history")
