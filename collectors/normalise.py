@@ -75,6 +75,14 @@ BLOCK_TAGS = frozenset(
     | {"figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr"}
     | {"li", "main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul"}
 )
+# Built once: options given to every nh3.clean call cost a conversion each time.
+_CLEANER = nh3.Cleaner(
+    tags=set(BLOCK_TAGS),
+    clean_content_tags=set(DROP_CONTENT),
+    attributes={},
+    strip_comments=True,
+    link_rel=None,
+)
 _BARE_TAG = re.compile(r"<[^>]*>")
 _LOOKS_LIKE_MARKUP = re.compile(r"<[A-Za-z/!?]")
 _ANSI = re.compile(
@@ -102,15 +110,16 @@ def normalise_entries(
 def to_plain_text(text: str) -> str:
     """Plain text from an HTML fragment or text; see the module docstring."""
     text = _strip_controls(text)  # nh3 cannot take lone surrogates
+    if "<" not in text and "&" not in text:
+        # No tag and no entity: nh3 and unescaping would give the text back as it is
+        # (tests/test_parse_normalise.py compares the two on such texts).
+        return " ".join(text.split())
+    return _markup_to_text(text)
+
+
+def _markup_to_text(text: str) -> str:
     for _ in range(MAX_ROUNDS):
-        cleaned = nh3.clean(
-            text,
-            tags=set(BLOCK_TAGS),
-            clean_content_tags=set(DROP_CONTENT),
-            attributes={},
-            strip_comments=True,
-            link_rel=None,
-        )
+        cleaned = _CLEANER.clean(text)
         text = html.unescape(_BARE_TAG.sub(" ", cleaned))
         if not _LOOKS_LIKE_MARKUP.search(text):
             break

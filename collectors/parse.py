@@ -64,6 +64,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from collectors.fastparse import parse_fast
 from model import FetchResult, ParsedEntry, ParsedFeed, ParseError
 
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
@@ -96,6 +97,20 @@ _MAGIC = (
 
 def parse_feed(result: FetchResult) -> ParsedFeed:
     """The feed in ``result.body``; raises ``ParseError`` when it holds no feed at all."""
+    fast = parse_fast(result)
+    if fast is not None:
+        feed_fields, fast_entries = fast
+        return ParsedFeed(
+            title=_text(feed_fields.get("title")),
+            lang=_text(feed_fields.get("language")),
+            entries=tuple(_entry(e) for e in fast_entries),
+            ttl_seconds=_ttl_seconds(feed_fields.get("ttl")),
+        )
+    return parse_slow(result)
+
+
+def parse_slow(result: FetchResult) -> ParsedFeed:
+    """``parse_feed`` without the fast path: JSON Feed, else feedparser."""
     json_feed = _json_feed(result)
     if json_feed is not None:
         return json_feed

@@ -20,7 +20,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -195,11 +195,42 @@ def store_poll(
     collector: Collector, state: FeedState, spec: FeedSpec, polled: Polled
 ) -> PollOutcome:
     """Items, feed state and fetch log in ONE transaction (or the error on the feed)."""
+    with write_transaction(collector.db):
+        return write_poll(collector, state, spec, polled)
+
+
+def store_polls(
+    collector: Collector, polls: Sequence[tuple[FeedState, FeedSpec, Polled]]
+) -> list[PollOutcome]:
+    """Several polls in one transaction: one COMMIT (and one full-text index flush)
+    for the lot. If that transaction fails, each poll is stored alone as
+    ``store_poll`` would, so a database error stays the error of the feeds it
+    hit. Never raises ``StorageError``."""
+    if len(polls) > 1:
+        try:
+            with write_transaction(collector.db):
+                return [write_poll(collector, state, spec, polled) for state, spec, polled in polls]
+        except StorageError:
+            pass  # rolled back whole; now one by one
+    outcomes = []
+    for state, spec, polled in polls:
+        started = time.monotonic()
+        try:
+            outcomes.append(store_poll(collector, state, spec, polled))
+        except StorageError as e:
+            outcomes.append(_storage_failed(collector, spec, e, started))
+    return outcomes
+
+
+def write_poll(
+    collector: Collector, state: FeedState, spec: FeedSpec, polled: Polled
+) -> PollOutcome:
+    """The writes of one poll, inside a transaction the caller holds."""
     db, now, started, result = collector.db, polled.now, polled.started, polled.result
     if polled.error is not None or result is None:
         error = polled.error
         if isinstance(error, FetchError):
-            return _fail(
+            return _record_fail(
                 collector,
                 state,
                 now,
@@ -210,28 +241,28 @@ def store_poll(
                 gone=error.gone,
             )
         reason = error.reason if error is not None else "no response"
-        return _fail(collector, state, now, reason, result.status if result else None, started)
+        http_status = result.status if result else None
+        return _record_fail(collector, state, now, reason, http_status, started)
     interval = poll_interval(state.interval, collector.interval, polled.advertised)
     next_due = now + timedelta(seconds=interval)
     status = "not_modified" if polled.unchanged else "ok"
     new = seen = 0
     warning = polled.warning
-    with write_transaction(db):
-        if not polled.unchanged:
-            warning = _follow_move(db, state, result.permanent_url) or warning
-            new, seen = store_items(db, state.id, polled.tagged, archive=spec.archive, now=now)
-        record_success(
-            db,
-            state.id,
-            now,
-            http_status=result.status,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            body_hash=polled.body_hash,
-            warning=warning,
-            next_due=next_due,
-        )
-        _log(db, state, now, status, result.status, new, seen, started, None, warning)
+    if not polled.unchanged:
+        warning = _follow_move(db, state, result.permanent_url) or warning
+        new, seen = store_items(db, state.id, polled.tagged, archive=spec.archive, now=now)
+    record_success(
+        db,
+        state.id,
+        now,
+        http_status=result.status,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        body_hash=polled.body_hash,
+        warning=warning,
+        next_due=next_due,
+    )
+    _log(db, state, now, status, result.status, new, seen, started, None, warning)
     url = state.url if polled.unchanged else (result.permanent_url or state.url)
     return PollOutcome(
         url=url,
@@ -271,10 +302,23 @@ def _fail(
     error: str,
     http_status: int | None,
     started: float,
+) -> PollOutcome:
+    with write_transaction(collector.db):
+        return _record_fail(collector, state, now, error, http_status, started)
+
+
+def _record_fail(
+    collector: Collector,
+    state: FeedState,
+    now: datetime,
+    error: str,
+    http_status: int | None,
+    started: float,
     *,
     retry_after: datetime | None = None,
     gone: bool = False,
 ) -> PollOutcome:
+    """The writes of a failed poll, inside a transaction the caller holds."""
     db = collector.db
     errors = state.error_count + 1
     delay = backoff_delay(errors, collector.max_backoff)
@@ -291,19 +335,18 @@ def _fail(
         if gone
         else None
     )
-    with write_transaction(db):
-        record_failure(
-            db,
-            state.id,
-            now,
-            error=error,
-            http_status=http_status,
-            retry_after=retry_after,
-            backoff_until=backoff_until,
-            next_due=next_due,
-            disabled_reason=disabled,
-        )
-        _log(db, state, now, "error", http_status, 0, 0, started, error, None)
+    record_failure(
+        db,
+        state.id,
+        now,
+        error=error,
+        http_status=http_status,
+        retry_after=retry_after,
+        backoff_until=backoff_until,
+        next_due=next_due,
+        disabled_reason=disabled,
+    )
+    _log(db, state, now, "error", http_status, 0, 0, started, error, None)
     return PollOutcome(
         url=state.url,
         status="disabled" if gone else "error",
@@ -388,7 +431,9 @@ def collect_once(collector: Collector, feeds: Iterable[FeedSpec]) -> list[PollOu
         with hosts.slot(state.url):
             return poll_network(collector, state, spec, now)
 
-    window = max(1, collector.workers) * 4
+    # Results waiting to be stored, at most: what is done by then is stored in one
+    # transaction (``store_polls``), so a wider window means fewer, larger commits.
+    window = max(1, collector.workers) * 8
     pending = collections.deque(round_robin_by_host(jobs, key=lambda job: job[2].url))
     with ThreadPoolExecutor(max_workers=max(1, collector.workers)) as pool:
         running: dict[Future[Polled], tuple[int, FeedSpec, FeedState, datetime]] = {}
@@ -397,11 +442,8 @@ def collect_once(collector: Collector, feeds: Iterable[FeedSpec]) -> list[PollOu
                 job = pending.popleft()
                 running[pool.submit(poll, job)] = job
             done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                index, spec, state, _ = running.pop(future)
-                started = time.monotonic()
-                try:
-                    outcomes[index] = store_poll(collector, state, spec, future.result())
-                except StorageError as e:
-                    outcomes[index] = _storage_failed(collector, spec, e, started)
+            batch = [(running.pop(future), future.result()) for future in done]
+            stored = store_polls(collector, [(job[2], job[1], polled) for job, polled in batch])
+            for (job, _), outcome in zip(batch, stored, strict=True):
+                outcomes[job[0]] = outcome
     return [o for o in outcomes if o is not None]

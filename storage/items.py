@@ -13,6 +13,8 @@ import sqlite_utils
 from model import StorageError, TaggedItem, Tagging
 from storage.db import to_iso, transaction
 
+ID_BATCH = 500  # ids per IN (...) look-up, under SQLite's parameter limit
+
 
 @contextmanager
 def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
@@ -68,40 +70,66 @@ def store_items(
     one goes to ``item_revisions``, and the item is tagged again (an updated
     item counts as seen). Another outlet's wording never overwrites the
     first one's. Call inside a transaction.
+
+    New items, their sources, labels and evidence go in as a few
+    ``executemany`` batches (one statement each, however many items), after
+    one look-up of which ids are already stored.
     """
-    new = seen = 0
+    if not tagged:
+        return 0, 0
+    conn = db.conn
+    stored = _stored_ids(conn, [entry.item.id for entry in tagged])
+    fresh: list[TaggedItem] = []
+    again: list[TaggedItem] = []
     for entry in tagged:
-        item = entry.item
-        cursor = db.execute(
-            """INSERT OR IGNORE INTO items (id, feed_id, url, guid, title, summary, published,
-                                          fetched, lang, flags, archive)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [
-                item.id,
-                feed_id,
-                item.url,
-                item.guid,
-                item.title,
-                item.summary,
-                to_iso(item.published),
-                to_iso(item.fetched),
-                item.lang,
-                ",".join(item.flags),
-                int(archive),
-            ],
-        )
-        db.execute(
-            "INSERT OR IGNORE INTO item_sources (item_id, feed_id, first_seen) VALUES (?, ?, ?)",
-            [item.id, feed_id, to_iso(now)],
-        )
-        if cursor.rowcount:
-            new += 1
-            write_tags(db, item.id, entry.tagging)
+        if entry.item.id in stored:
+            again.append(entry)
         else:
-            seen += 1
-            if _revise_item(db, feed_id, entry, now):
-                write_tags(db, item.id, entry.tagging)
-    return new, seen
+            stored.add(entry.item.id)  # a repeat within the batch is "seen", as one by one
+            fresh.append(entry)
+    archived = int(archive)
+    conn.executemany(
+        """INSERT OR IGNORE INTO items (id, feed_id, url, guid, title, summary, published,
+                                        fetched, lang, flags, archive)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            (
+                e.item.id,
+                feed_id,
+                e.item.url,
+                e.item.guid,
+                e.item.title,
+                e.item.summary,
+                to_iso(e.item.published),
+                to_iso(e.item.fetched),
+                e.item.lang,
+                ",".join(e.item.flags),
+                archived,
+            )
+            for e in fresh
+        ],
+    )
+    first_seen = to_iso(now)
+    conn.executemany(
+        "INSERT OR IGNORE INTO item_sources (item_id, feed_id, first_seen) VALUES (?, ?, ?)",
+        [(e.item.id, feed_id, first_seen) for e in tagged],
+    )
+    _insert_tags(conn, fresh)
+    for entry in again:
+        if _revise_item(db, feed_id, entry, now):
+            write_tags(db, entry.item.id, entry.tagging)
+    return len(fresh), len(again)
+
+
+def _stored_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(ids), ID_BATCH):
+        chunk = ids[start : start + ID_BATCH]
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            row[0] for row in conn.execute(f"SELECT id FROM items WHERE id IN ({marks})", chunk)
+        )
+    return found
 
 
 def _revise_item(db: sqlite_utils.Database, feed_id: int, entry: TaggedItem, now: datetime) -> bool:
@@ -149,37 +177,40 @@ def write_tags(db: sqlite_utils.Database, item_id: str, tagging: Tagging) -> Non
     """Replace an item's labels and evidence with ``tagging`` (idempotent)."""
     db.execute("DELETE FROM item_tags WHERE item_id = ?", [item_id])
     db.execute("DELETE FROM tag_matches WHERE item_id = ?", [item_id])
-    weights: dict[str, float] = {}
-    for match in tagging.matches:
-        if match.kind == "category":
-            weights[match.target] = match.weight
-    labels = [(item_id, "actor", a, 0.0, tagging.rules_version) for a in tagging.actors]
-    labels += [
-        (item_id, "category", c, weights.get(c, 0.0), tagging.rules_version)
-        for c in tagging.categories
-    ]
-    db.conn.executemany(
+    _insert_tags(db.conn, [(item_id, tagging)])
+
+
+def _insert_tags(
+    conn: sqlite3.Connection, tagged: Sequence[TaggedItem] | Sequence[tuple[str, Tagging]]
+) -> None:
+    """Labels and evidence of items that have none stored, in two batches."""
+    labels: list[tuple[str, str, str, float, str]] = []
+    evidence: list[tuple[str, str, str, str, str, int, int, str, str]] = []
+    for entry in tagged:
+        item_id, tagging = (
+            (entry.item.id, entry.tagging) if isinstance(entry, TaggedItem) else entry
+        )
+        version = tagging.rules_version
+        weights: dict[str, float] = {}
+        for m in tagging.matches:
+            if m.kind == "category":
+                weights[m.target] = m.weight
+            evidence.append(
+                (item_id, m.kind, m.target, m.rule, m.field, m.start, m.end, m.text, version)
+            )
+        labels += [(item_id, "actor", a, 0.0, version) for a in tagging.actors]
+        labels += [
+            (item_id, "category", c, weights.get(c, 0.0), version) for c in tagging.categories
+        ]
+    conn.executemany(
         "INSERT INTO item_tags (item_id, kind, tag, weight, rules_version) VALUES (?, ?, ?, ?, ?)",
         labels,
     )
-    db.conn.executemany(
+    conn.executemany(
         """INSERT INTO tag_matches (item_id, kind, tag, rule, field, start, "end", text,
                                     rules_version)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [
-            (
-                item_id,
-                m.kind,
-                m.target,
-                m.rule,
-                m.field,
-                m.start,
-                m.end,
-                m.text,
-                tagging.rules_version,
-            )
-            for m in tagging.matches
-        ],
+        evidence,
     )
 
 

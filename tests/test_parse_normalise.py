@@ -278,3 +278,25 @@ def test_entries_all_linking_to_the_home_page_stay_apart() -> None:
 def test_item_ids_are_pinned() -> None:
     # Stored ids: changing the recipe would duplicate every stored item.
     assert item_id("https://example.com/a", "f", None, "", None) == "578f46f81842f4be"
+
+
+PLAIN_TEXTS = [
+    "Morocco and Algeria",
+    "  spaced\tout\r\nover lines  ",
+    "a > b, \"quoted\" and 'single' > c",
+    "المغرب والجزائر: تصعيد دبلوماسي",
+    "L’Algérie — « entre guillemets »",
+    "Ñandú; ¿qué? ¡sí!",
+    "nul\x00 c0\x01\x1f del\x7f c1\x85\x9b ansi\x1b[31mred\x1b[0m",
+    "bom\ufeff nbsp\xa0 thin\u2009 line\u2028sep",
+    "emoji 🇲🇦 and surrogate \ud800 half",
+    "",
+    "   ",
+]
+
+
+@pytest.mark.parametrize("text", PLAIN_TEXTS)
+def test_text_without_tags_or_entities_skips_nh3_with_the_same_result(text: str) -> None:
+    from collectors.normalise import _markup_to_text, _strip_controls
+
+    assert to_plain_text(text) == _markup_to_text(_strip_controls(text))
