@@ -52,14 +52,11 @@ class _Field:
     _word_starts: list[int] | None = field(default=None)
     _sentence_ends: list[int] | None = field(default=None)
 
-    def word_span(self, start: int, end: int) -> tuple[int, int]:
-        """Indices of the first and last words of ``folded.text[start:end]``."""
+    def word_starts(self) -> list[int]:
+        """Where each word that counts in distances (``text.WORD``) starts."""
         if self._word_starts is None:
             self._word_starts = list(map(_start, WORD.finditer(self.folded.text)))
-        return (
-            bisect_right(self._word_starts, start) - 1,
-            bisect_right(self._word_starts, end - 1) - 1,
-        )
+        return self._word_starts
 
     def sentence_index(self, position: int) -> int:
         """How many sentences end before ``position`` (0 in the first sentence)."""
@@ -75,14 +72,19 @@ class _Field:
         return i < len(self._sentence_ends) and self._sentence_ends[i] < end
 
 
-def _distance(f: _Field, a: tuple[int, int], b: tuple[int, int]) -> int | None:
-    """Words from one span to the other (0 if they overlap); None across a sentence end."""
-    if b[0] < a[0]:
-        a, b = b, a
-    if b[0] >= a[1] and f.sentence_break(a[1], b[0]):
+def _distance(f: _Field, a_start: int, a_end: int, b_start: int, b_end: int) -> int | None:
+    """Words from one span to the other (0 if they overlap); None across a sentence end.
+
+    Counted in ``_Field.word_starts``: from the word holding the first span's
+    last character to the word holding the second span's first character.
+    """
+    if b_start < a_start:
+        a_start, a_end, b_start, b_end = b_start, b_end, a_start, a_end
+    if b_start >= a_end and f.sentence_break(a_end, b_start):
         return None
-    _, a_last = f.word_span(*a)
-    b_first, _ = f.word_span(*b)
+    starts = f.word_starts()
+    a_last = bisect_right(starts, a_end - 1)
+    b_first = bisect_right(starts, b_start)
     return max(0, b_first - a_last)
 
 
@@ -403,7 +405,7 @@ def _near(
     for c_field, c_start, c_end, c, _ in contexts:
         if c_field != f_index or c not in wanted:
             continue
-        distance = _distance(f, (start, end), (c_start, c_end))
+        distance = _distance(f, start, end, c_start, c_end)
         if distance is not None and distance <= within:
             return True
     return False

@@ -501,6 +501,18 @@ CASES = [
         ["israel"],
         ["military_violence", "protest_unrest"],
     ),
+    (
+        "en_trap_state_not_acting",
+        "Spain has not commented on the Tunisian election",
+        [],
+        [],
+    ),
+    (
+        "fr_state_not_acting_beside_one_acting",
+        "Le Maroc rompt ses relations avec l'Iran\nL'Algérie n'a pas réagi.",
+        ["morocco"],
+        ["diplomatic_rupture"],
+    ),
     # --- Hebrew ---
     (
         "he_defence_pact",
