@@ -131,6 +131,8 @@ def _plan(rule: Rule, names: dict[str, int]) -> _RulePlan:
 
 
 _Finds = tuple[list[Find], list[Find], list[Find]]
+# a match kept, ready to sort: field, start, -end, rank of its rule id, rule index
+_Kept = tuple[int, int, int, int, int]
 
 
 class _HitScanner:
@@ -228,25 +230,25 @@ class Tagger:
             if len(self._decided) < _DECIDED_MAX:
                 self._decided[key] = decided
         dropped, checked = decided
-        kept: list[Find] = []
+        rank = self._rank
+        kept: list[_Kept] = []
         for candidate in candidates:
-            r = candidate[3]
+            f, start, end, r, _ = candidate
             if r in dropped or (
                 r in checked
                 and not self._position_holds(candidate, fields, item_lang, excepts, contexts)
             ):
                 continue
-            kept.append(candidate)
+            kept.append((f, start, -end, rank[r], r))
         is_actor, target = self._is_actor, self._target
-        actors = {target[k[3]] for k in kept if is_actor[k[3]]}
+        actors = {target[k[4]] for k in kept if is_actor[k[4]]}
         if not actors:
             needs_actor = self._requires_actor
-            kept = [k for k in kept if not needs_actor[k[3]]]
-        matches = self._matches(fields, kept)
+            kept = [k for k in kept if not needs_actor[k[4]]]
         return Tagging(
             actors=tuple(sorted(actors)),
-            categories=tuple(sorted({m.target for m in matches if m.kind != ACTOR})),
-            matches=matches,
+            categories=tuple(sorted({target[k[4]] for k in kept if not is_actor[k[4]]})),
+            matches=self._matches(fields, kept),
             rules_version=self.rules.version,
         )
 
@@ -307,7 +309,7 @@ class Tagger:
             surface = normalise_keep_case(surface)
         return self._cased[(r, t)].fullmatch(surface) is not None
 
-    def _matches(self, fields: tuple[_Field, _Field], kept: list[Find]) -> tuple[Match, ...]:
+    def _matches(self, fields: tuple[_Field, _Field], kept: list[_Kept]) -> tuple[Match, ...]:
         """The outermost matches, offsets into the original text, by field, start, end, rule id.
 
         A match lying inside another match of the same rule in the same field
@@ -316,24 +318,23 @@ class Tagger:
         rule has already reached as far. That order is the output order but
         where one start has several ends, which then sort once more.
         """
-        rank = self._rank
-        ordered = sorted([(f, start, -end, rank[r], r) for f, start, end, r, _ in kept])
+        kept.sort()
         reach: dict[int, int] = {}
         reach_get = reach.get
         placed = []
         title, summary = fields
         mapped = title.folded.origin is not None or summary.folded.origin is not None
         resort = mapped
-        last = (-1, -1)
-        for f, start, neg_end, place, r in ordered:
+        last_field = last_start = -1
+        for f, start, neg_end, place, r in kept:
             key = r + r + f
             end = -neg_end
             if reach_get(key, -1) >= end:
                 continue
             reach[key] = end
-            if (f, start) == last:
+            if start == last_start and f == last_field:
                 resort = True
-            last = (f, start)
+            last_field, last_start = f, start
             placed.append((f, start, end, place, r, start))
         if mapped:
             placed = [
