@@ -178,3 +178,36 @@ def test_backtest_logic_and_weekly_series(lab_db: Path) -> None:
 def test_highlight_escapes_and_merges() -> None:
     marked = rulelab.highlight("a *b* <c>", [(2, 5), (3, 4), (40, 50)])
     assert marked == "a :red-background[**\\*b\\***] \\<c\\>"
+
+
+def test_check_says_whether_the_draft_is_valid(
+    lab_db: Path, rules_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = open_rules_page(lab_db, rules_copy, monkeypatch)
+    source = rules_copy.read_text(encoding="utf-8")
+    at.button(key="lab_check").click().run()
+    assert not at.exception
+    rule_count = load_rules(rules_copy).rule_count
+    assert [s.value for s in at.success] == [f"The draft is valid: {rule_count} rules."]
+    broken = source.replace("within: 8", "within: eight", 1)
+    at.text_area(key="lab_draft").input(broken).run()
+    at.button(key="lab_check").click().run()
+    assert at.error and "nothing was run" in at.error[0].value
+    assert any("within" in line for line in at.code[0].value.splitlines())
+    assert rules_copy.read_text(encoding="utf-8") == source  # checking saves nothing
+
+
+def test_backtest_draws_the_dyad_before_and_after(
+    lab_db: Path, rules_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = open_rules_page(lab_db, rules_copy, monkeypatch)
+    at.selectbox(key="lab_period").set_value("All").run()
+    at.button(key="lab_backtest").click().run()
+    assert not at.exception, at.exception
+    assert "The draft tags these items exactly as the current rules do." in [
+        i.value for i in at.info
+    ]
+    assert "**morocco\\-algeria**: items per week" in markdown_of(at)
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 1
+    assert '"type": "line"' in charts[0].proto.spec
