@@ -17,8 +17,8 @@ from tagging.evaluation import LabelScore, evaluate, load_labelled, score_labels
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / "tests" / "data" / "labelled.jsonl"
 HOLDOUT = ROOT / "tests" / "data" / "labelled_holdout.jsonl"
-ACTOR_FLOOR = 0.88
-CATEGORY_FLOOR = 0.82
+ACTOR_FLOOR = 0.96  # the target of the issue is 0.95 on both parts
+CATEGORY_FLOOR = 0.94  # target 0.90
 LANGS = {"en", "fr", "ar", "es"}
 
 
