@@ -513,6 +513,18 @@ CASES = [
         ["morocco"],
         ["diplomatic_rupture"],
     ),
+    (
+        "es_direct_flights_in_a_normalisation_package",
+        "Marruecos e Israel inauguran vuelos directos entre Rabat y Tel Aviv",
+        ["israel", "morocco"],
+        ["normalisation_cooperation"],
+    ),
+    (
+        "fr_trap_direct_flights_for_tourists",
+        "Des vols directs amènent les touristes à Essaouira",
+        [],
+        [],
+    ),
     # --- Hebrew ---
     (
         "he_defence_pact",
