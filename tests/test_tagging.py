@@ -525,6 +525,18 @@ CASES = [
         [],
         [],
     ),
+    (
+        "ar_threat_of_punishment",
+        "الجزائر: الاعتداء المغربي لن يمر دون عقاب",
+        ["algeria"],
+        ["accusation_threat"],
+    ),
+    (
+        "en_goods_refused_at_the_ports",
+        "Algeria refuses goods shipped from Morocco at its ports",
+        ["algeria", "morocco"],
+        ["economic_energy"],
+    ),
     # --- Hebrew ---
     (
         "he_defence_pact",
