@@ -51,7 +51,7 @@ from storage.feeds import (
     record_failure,
     record_success,
 )
-from storage.items import store_items, write_transaction
+from storage.items import bulk_writes, store_items, write_transaction
 from tagging import Tagger
 
 log = logging.getLogger(__name__)
@@ -435,7 +435,10 @@ def collect_once(collector: Collector, feeds: Iterable[FeedSpec]) -> list[PollOu
     # transaction (``store_polls``), so a wider window means fewer, larger commits.
     window = max(1, collector.workers) * 8
     pending = collections.deque(round_robin_by_host(jobs, key=lambda job: job[2].url))
-    with ThreadPoolExecutor(max_workers=max(1, collector.workers)) as pool:
+    with (
+        bulk_writes(collector.db),
+        ThreadPoolExecutor(max_workers=max(1, collector.workers)) as pool,
+    ):
         running: dict[Future[Polled], tuple[int, FeedSpec, FeedState, datetime]] = {}
         while pending or running:
             while pending and len(running) < window:

@@ -85,6 +85,25 @@ SHAPES: dict[str, str] = {
     "<entry><title>Summary then content</title><id>tag:a.example,2026:5</id>"
     "<summary>S</summary><content type='html'>C</content></entry>"
     "</feed>",
+    "rss-newsroom": RSS_HEAD.format(ns=DC)
+    + "<title>Outlet</title><link>https://outlet.example/</link><language>ar</language>"
+    "<item><title>المغرب يستقبل وفدا</title>"
+    "<link>https://outlet.example/ar/1.html?utm_source=rss&amp;id=7</link>"
+    "<guid isPermaLink='false'>outlet-1</guid><pubDate>Mon, 02 Nov 2026 06:00:00 +0100</pubDate>"
+    "<dc:creator>Desk 1</dc:creator><category>Politique</category>"
+    "<description>&lt;p&gt;&lt;strong&gt;الرباط&lt;/strong&gt; &amp;ndash; قال مسؤولون"
+    " &lt;a href='https://outlet.example/more'&gt;المزيد&lt;/a&gt;&lt;/p&gt;</description>"
+    "<enclosure url='https://outlet.example/1.jpg' type='image/jpeg' length='1'/></item>"
+    "</channel></rss>",
+    "atom-newsroom": ATOM_HEAD.format(attrs=' xml:lang="es"')
+    + "<title>Outlet</title><id>https://outlet.example/</id>"
+    "<link rel='self' href='https://outlet.example/atom.xml'/><updated>2026-11-02T06:00:00Z</updated>"
+    "<entry><title>Marruecos firma un acuerdo</title><id>tag:outlet.example,2026:1</id>"
+    "<link rel='alternate' href='https://outlet.example/es/1.html'/>"
+    "<published>2026-11-02T06:00:00+00:00</published><updated>2026-11-02T07:00:00+00:00</updated>"
+    "<author><name>Desk 2</name></author>"
+    "<summary type='html'>&lt;p&gt;Según fuentes &amp;amp; diplomáticas&lt;/p&gt;</summary>"
+    "</entry></feed>",
     "atom-xhtml-title": ATOM_HEAD.format(attrs="")
     + "<entry><title type='xhtml'><div xmlns='http://www.w3.org/1999/xhtml'>X</div></title>"
     "<id>tag:x,1</id></entry></feed>",
@@ -169,6 +188,7 @@ def test_the_fast_path_takes_the_ordinary_feeds() -> None:
     assert archive and set(archive) <= taken
     assert "shape:rss-permalink-guid-only" in taken
     assert "shape:atom-links-and-ids" in taken
+    assert {"shape:rss-newsroom", "shape:atom-newsroom"} <= taken
     assert "shape:atom-xhtml-title" not in taken
     assert "shape:rss-unknown-element" not in taken
     assert "shape:rss-permalink-guid-only+h1" not in taken  # declared ISO-8859-1
