@@ -537,6 +537,36 @@ CASES = [
         ["algeria", "morocco"],
         ["economic_energy"],
     ),
+    (
+        "en_relations_back_to_normal",
+        "Rabat says its relations with Madrid are back to normal",
+        ["morocco", "spain"],
+        ["normalisation_cooperation"],
+    ),
+    (
+        "es_adjective_after_a_ministry",
+        "El ministro de Exteriores argelino acusa a Marruecos de provocación",
+        ["algeria", "morocco"],
+        ["accusation_threat"],
+    ),
+    (
+        "fr_envoy_visit",
+        "Tebboune reçoit l'envoyé américain pour le Sahel",
+        ["algeria", "united_states"],
+        ["mediation_deescalation"],
+    ),
+    (
+        "es_trap_hurricane_deaths",
+        "Un huracán deja doce muertos en Cuba",
+        [],
+        [],
+    ),
+    (
+        "en_trap_heat_in_a_country",
+        "Extreme heat grips Algeria as temperatures pass 50C",
+        [],
+        [],
+    ),
     # --- Hebrew ---
     (
         "he_defence_pact",
