@@ -228,7 +228,15 @@ def fts_query(text: str) -> str | None:
 
 
 def summarise_items(db: sqlite_utils.Database) -> ItemSummary:
-    rows = _select(db, "SELECT count(*), min(published), max(published), max(fetched) FROM items")
+    """Count and span of the items. Each part is its own index look-up (one statement with
+    count, min and max together scans every row); ``last_fetched`` is when the newest
+    stored item was fetched (items are stored as they are fetched)."""
+    rows = _select(
+        db,
+        """SELECT (SELECT count(*) FROM items), (SELECT min(published) FROM items),
+                  (SELECT max(published) FROM items),
+                  (SELECT fetched FROM items ORDER BY rowid DESC LIMIT 1)""",
+    )
     count, first, last, fetched = rows[0]
     return ItemSummary(int(count), _time(first), _time(last), _time(fetched))
 
@@ -507,11 +515,14 @@ def list_feed_health(
         SELECT f.name, f.url, f.country, f.lang, f.enabled, f.disabled_reason, f.last_polled,
                f.last_ok, f.last_error, f.last_error_at, f.error_since, f.last_warning,
                f.error_count,
-               (SELECT count(*) FROM item_sources s WHERE s.feed_id = f.id),
-               (SELECT count(*) FROM item_sources s JOIN items i ON i.id = s.item_id
-                WHERE s.feed_id = f.id AND i.published >= ?),
-               f.next_due, f.id
+               coalesce(t.n, 0), coalesce(r.n, 0), f.next_due, f.id
         FROM feeds f
+        LEFT JOIN (SELECT feed_id, count(*) AS n FROM item_sources GROUP BY feed_id) t
+             ON t.feed_id = f.id
+        LEFT JOIN (SELECT s.feed_id, count(*) AS n FROM items i
+                   CROSS JOIN item_sources s ON s.item_id = i.id
+                   WHERE i.published >= ? GROUP BY s.feed_id) r
+             ON r.feed_id = f.id
         ORDER BY lower(coalesce(nullif(f.name, ''), f.url)), f.id
         """,
         [to_iso(now - recent)],
@@ -635,28 +646,30 @@ def list_top_stories(
     limit: int = 3,
 ) -> list[StoryRow]:
     """The stories of a dyad that began in ``[since, until)``: most outlets, then highest
-    escalation index, first."""
+    escalation index, first. Stories are found through their day (indexed), then each
+    member's tags by its id (``CROSS JOIN`` keeps SQLite from starting at the tag index):
+    never a scan of every story or of every tag of a kind."""
     rows = _select(
         db,
         """
         WITH chosen AS (
             SELECT s.id, s.title, s.first_published, s.items, s.outlets FROM stories s
-            WHERE s.first_published >= ? AND s.first_published < ?
-            AND EXISTS (SELECT 1 FROM story_items m
-                        JOIN item_tags ta ON ta.item_id = m.item_id
-                             AND ta.kind = 'actor' AND ta.tag = ?
-                        JOIN item_tags tb ON tb.item_id = m.item_id
-                             AND tb.kind = 'actor' AND tb.tag = ?
-                        WHERE m.story_id = s.id)
+            WHERE s.day >= substr(?1, 1, 10) AND s.day <= substr(?2, 1, 10)
+            AND s.first_published >= ?1 AND s.first_published < ?2
+            AND EXISTS (SELECT 1 FROM story_items m WHERE m.story_id = s.id
+                        AND EXISTS (SELECT 1 FROM item_tags ta WHERE ta.item_id = m.item_id
+                                    AND ta.kind = 'actor' AND ta.tag = ?3)
+                        AND EXISTS (SELECT 1 FROM item_tags tb WHERE tb.item_id = m.item_id
+                                    AND tb.kind = 'actor' AND tb.tag = ?4))
         )
         SELECT c.id, c.title, c.first_published, c.items, c.outlets,
                (SELECT coalesce(sum(w), 0) FROM (
                     SELECT DISTINCT t.tag, t.weight AS w FROM story_items m
-                    JOIN item_tags t ON t.item_id = m.item_id AND t.kind = 'category'
+                    CROSS JOIN item_tags t ON t.item_id = m.item_id AND t.kind = 'category'
                     WHERE m.story_id = c.id)) AS idx
         FROM chosen c
         ORDER BY c.outlets DESC, idx DESC, c.first_published DESC
-        LIMIT ?
+        LIMIT ?5
         """,
         [to_iso(since), to_iso(until), dyad[0], dyad[1], limit],
     )
@@ -673,9 +686,18 @@ def list_feed_names(db: sqlite_utils.Database) -> list[str]:
 
 
 def list_languages(db: sqlite_utils.Database) -> list[str]:
-    """Every item language in use (``""`` for unknown), most items first."""
-    rows = _select(db, "SELECT lang, count(*) AS n FROM items GROUP BY lang ORDER BY n DESC")
-    return [str(lang) for lang, _ in rows]
+    """Every item language in use (``""`` for unknown), alphabetically: one index step per
+    language (``idx_items_lang``), however many items there are."""
+    rows = _select(
+        db,
+        """WITH RECURSIVE langs(lang) AS (
+               SELECT min(lang) FROM items
+               UNION ALL
+               SELECT (SELECT min(i.lang) FROM items i WHERE i.lang > langs.lang) FROM langs
+               WHERE langs.lang IS NOT NULL)
+           SELECT lang FROM langs WHERE lang IS NOT NULL""",
+    )
+    return [str(lang) for (lang,) in rows]
 
 
 def list_aggregate_keys(db: sqlite_utils.Database, kind: str) -> list[TagCount]:

@@ -93,7 +93,7 @@ for row_start in range(0, len(view.rows), 5):
             delta_color="inverse" if row.delta else "off",
             delta_arrow="auto" if row.delta else "off",
             chart_data=list(row.spark),
-            chart_type="bar",
+            chart_type="line",
             border=True,
             help=(
                 f"{row.items} {noun} in the last {queries.METRIC_DAYS} days. Usual: the median "
