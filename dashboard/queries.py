@@ -49,6 +49,7 @@ from indicators import (
     group_episodes,
     key_of,
     load_breakdown,
+    load_breakdown_total,
     load_hourly,
     load_series,
     next_period_start,
@@ -477,18 +478,14 @@ def load_trends(
                 named.append((label, tuple(_sum_points(chosen, days))))
             else:
                 named.append((label, load_series(db, kind, [key], start, end, unit)[key]))  # type: ignore[arg-type]
-        by_category: dict[str, list[Sequence[DailyPoint]]] = {}
-        by_country: dict[str, list[Sequence[DailyPoint]]] = {}
-        owners = [("dyad_category", "dyad_country", k) for k in pairs] or [
-            ("actor_category", "", a) for a in actors
-        ]
-        for category_kind, country_kind, key in owners:
-            for name, points in load_breakdown(db, category_kind, key, start, end, unit).items():  # type: ignore[arg-type]
-                if not categories or name in categories:
-                    by_category.setdefault(name, []).append(points)
-            if country_kind:
-                for name, points in load_breakdown(db, country_kind, key, start, end, unit).items():  # type: ignore[arg-type]
-                    by_country.setdefault(name or "unknown", []).append(points)
+        if pairs:
+            by_category = load_breakdown_total(db, "dyad_category", pairs, start, end, unit)
+            by_country = load_breakdown_total(db, "dyad_country", pairs, start, end, unit)
+        else:
+            by_category = load_breakdown_total(db, "actor_category", actors, start, end, unit)
+            by_country = {}
+        if categories:
+            by_category = {k: v for k, v in by_category.items() if k in categories}
     base = totals if normalised else None
     series_rows = [
         {"series": label, **row}
@@ -501,14 +498,17 @@ def load_trends(
             **{k: v for k, v in row.items() if k in ("period", "start", "label", "items")},
             "weight": row["net"],
         }
-        for name, groups in sorted(by_category.items())
-        for row in _periods(_sum_points(groups, days), granularity, base)
+        for name, points in sorted(by_category.items())
+        for row in _periods(points, granularity, base)
         if row["items"]
     ]
     country_rows = [
-        {"country": name, **{k: row[k] for k in ("period", "start", "label", "items", "net")}}
-        for name, groups in sorted(by_country.items())
-        for row in _periods(_sum_points(groups, days), granularity, base)
+        {
+            "country": name or "unknown",
+            **{k: row[k] for k in ("period", "start", "label", "items", "net")},
+        }
+        for name, points in sorted(by_country.items())
+        for row in _periods(points, granularity, base)
         if row["items"]
     ]
     return Trends(

@@ -28,7 +28,7 @@ import sqlite_utils
 
 from indicators.series import DailyPoint, Dyad, days_between
 from storage.aggregates import dyad_key, list_facts, tally_facts
-from storage.queries import list_aggregate_days
+from storage.queries import list_aggregate_days, list_aggregate_parts
 
 Unit = Literal["item", "story"]
 Kind = Literal["dyad", "actor", "category", "country", "dyad_category", "dyad_country", "all"]
@@ -116,6 +116,23 @@ def load_breakdown(
         parts,
         start,
         end,
+    )
+
+
+def load_breakdown_total(
+    db: sqlite_utils.Database,
+    kind: Literal["dyad_category", "dyad_country", "actor_category"],
+    owners: Sequence[str],
+    start: date,
+    end: date,
+    unit: Unit = "story",
+) -> dict[str, tuple[DailyPoint, ...]]:
+    """``load_breakdown`` of several dyads (or actors) summed part by part: a story about
+    two of them counts in both, as when their series are added."""
+    rows = list_aggregate_parts(db, unit, kind, list(owners), start, end)
+    parts = sorted({r.key for r in rows})
+    return fill_days(
+        [(r.key, r.day, r.items, r.escalation, r.deescalation) for r in rows], parts, start, end
     )
 
 

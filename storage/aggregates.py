@@ -136,6 +136,12 @@ _FACT_COLUMNS = """
 """
 
 
+def _parse_time(text: str) -> datetime:
+    """A stored timestamp (``YYYY-MM-DDTHH:MM:SSZ``): ``fromisoformat`` reads it ten times
+    faster than ``strptime``, which counts when a week of items is tallied per page view."""
+    return datetime.fromisoformat(text)
+
+
 def _facts(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[str, Fact]]:
     """(story id, fact) per row of ``_FACT_COLUMNS``."""
     for item_id, published, story, countries, actors, categories in rows:
@@ -148,7 +154,7 @@ def _facts(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[str, Fact]]:
             story,
             Fact(
                 item_id,
-                from_iso(published),
+                _parse_time(published),
                 frozenset(actors.split(",")) if actors else frozenset(),
                 tuple(sorted(pairs)),
                 frozenset(countries.split(",")) if countries else frozenset(),
@@ -162,16 +168,16 @@ def list_facts(
     """Facts of the items (``unit="item"``) published in ``[since, until)``, or of the stories
     (``unit="story"``) whose first item was."""
     if unit == "item":
-        where = "i.published >= ? AND i.published < ?"
-    else:
-        where = """si.story_id IN (SELECT id FROM stories
-                   WHERE first_published >= ? AND first_published < ?)"""
-    rows = db.conn.execute(
-        f"""SELECT {_FACT_COLUMNS} FROM items i
-            LEFT JOIN story_items si ON si.item_id = i.id
-            WHERE {where}""",
-        [to_iso(since), to_iso(until)],
-    ).fetchall()
+        sql = f"""SELECT {_FACT_COLUMNS} FROM items i
+                  LEFT JOIN story_items si ON si.item_id = i.id
+                  WHERE i.published >= ?1 AND i.published < ?2"""
+    else:  # from the stories (through their indexed day) to their members, never every item
+        sql = f"""SELECT {_FACT_COLUMNS} FROM stories st
+                  CROSS JOIN story_items si ON si.story_id = st.id
+                  CROSS JOIN items i ON i.id = si.item_id
+                  WHERE st.day >= substr(?1, 1, 10) AND st.day <= substr(?2, 1, 10)
+                  AND st.first_published >= ?1 AND st.first_published < ?2"""
+    rows = db.conn.execute(sql, [to_iso(since), to_iso(until)]).fetchall()
     if unit == "item":
         return [fact for _, fact in _facts(rows)]
     groups: dict[str, list[Fact]] = defaultdict(list)

@@ -626,6 +626,40 @@ def list_aggregate_days(
     ]
 
 
+def list_aggregate_parts(
+    db: sqlite_utils.Database,
+    unit: str,
+    kind: str,
+    owners: Sequence[str],
+    first: date,
+    last: date,
+) -> list[AggregateDay]:
+    """Days ``first``..``last`` of a breakdown ``kind`` (``dyad_category``, ``dyad_country``,
+    ``actor_category``: keys ``owner|part``) summed over ``owners``, one row per part and
+    day (``key`` is the part). Summed in SQL: a year of ten categories for five dyads is
+    3,650 rows back instead of 18,250."""
+    if not owners:
+        return []
+    # one primary-key range per owner (an OR of ranges would send SQLite to the day index)
+    each = """SELECT key, day, items, escalation, deescalation FROM agg_daily
+              WHERE unit = ? AND kind = ? AND key >= ? AND key < ? AND day >= ? AND day <= ?"""
+    params: list[Any] = []
+    for owner in owners:
+        params += [unit, kind, f"{owner}|", f"{owner}|\uffff", first.isoformat(), last.isoformat()]
+    rows = _select(
+        db,
+        f"""SELECT substr(key, instr(key, '|') + 1) AS part, day, sum(items),
+                   sum(escalation), sum(deescalation)
+            FROM ({" UNION ALL ".join(each for _ in owners)})
+            GROUP BY part, day ORDER BY part, day""",
+        params,
+    )
+    return [
+        AggregateDay(kind, part, date.fromisoformat(day), int(n), float(up), float(down))
+        for part, day, n, up, down in rows
+    ]
+
+
 @dataclass(frozen=True)
 class StoryRow:
     """A story: its first item's title and time, how many items and outlets carried it."""

@@ -17,6 +17,7 @@ from indicators import (
     Dyad,
     key_of,
     load_breakdown,
+    load_breakdown_total,
     load_daily_series,
     load_hourly,
     load_series,
@@ -174,6 +175,26 @@ def test_aggregates_agree_with_raw_tags(tmp_path: Path) -> None:
     assert set(by_category) == {"accusation_threat", "diplomatic_rupture"}
     by_country = load_breakdown(db, "dyad_country", "algeria-morocco", start, end, "item")
     assert set(by_country) == {"GB", "FR"}
+
+
+@pytest.mark.parametrize("kind", ["dyad_category", "dyad_country"])
+@pytest.mark.parametrize("unit", ["item", "story"])
+def test_breakdown_total_is_the_sum_of_the_dyads(tmp_path: Path, kind: str, unit: str) -> None:
+    db = open_database(build_sample_database(tmp_path / "s.db"))
+    start, end = date(2024, 1, 1), date(2024, 6, 30)
+    owners = [key_of(d) for d in SEEDED_DYADS]
+    total = load_breakdown_total(db, kind, owners, start, end, unit)  # type: ignore[arg-type]
+    expected: dict[str, list[tuple[int, float, float]]] = {}
+    for owner in owners:
+        for part, points in load_breakdown(db, kind, owner, start, end, unit).items():  # type: ignore[arg-type]
+            sums = expected.setdefault(part, [(0, 0.0, 0.0)] * len(points))
+            for n, p in enumerate(points):
+                i, up, down = sums[n]
+                sums[n] = (i + p.items, up + p.escalation, down + p.deescalation)
+    assert set(total) == set(expected) and total
+    for part, points in total.items():
+        assert [(p.items, p.escalation, p.deescalation) for p in points] == expected[part], part
+    assert load_breakdown_total(db, kind, [], start, end, unit) == {}  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
