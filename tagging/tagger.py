@@ -58,18 +58,21 @@ class _Field:
             self._word_starts = list(map(_start, WORD.finditer(self.folded.text)))
         return self._word_starts
 
-    def sentence_index(self, position: int) -> int:
-        """How many sentences end before ``position`` (0 in the first sentence)."""
+    def sentence_ends(self) -> list[int]:
+        """Where each sentence of the folded text ends (``text.SENTENCE_END``).
+
+        ``bisect_left(sentence_ends(), position)`` counts the sentences that
+        end before ``position``: 0 in the first sentence.
+        """
         if self._sentence_ends is None:
             self._sentence_ends = list(map(_start, SENTENCE_END.finditer(self.folded.text)))
-        return bisect_left(self._sentence_ends, position)
+        return self._sentence_ends
 
     def sentence_break(self, start: int, end: int) -> bool:
         """True when a sentence ends between ``start`` and ``end``."""
-        if self._sentence_ends is None:
-            self._sentence_ends = list(map(_start, SENTENCE_END.finditer(self.folded.text)))
-        i = bisect_left(self._sentence_ends, start)
-        return i < len(self._sentence_ends) and self._sentence_ends[i] < end
+        ends = self.sentence_ends()
+        i = bisect_left(ends, start)
+        return i < len(ends) and ends[i] < end
 
 
 def _distance(f: _Field, a_start: int, a_end: int, b_start: int, b_end: int) -> int | None:
@@ -316,15 +319,22 @@ class Tagger:
         is dropped (on folded offsets): sorted by field, start and decreasing
         end, a match is inside an earlier one of its rule exactly when that
         rule has already reached as far. That order is the output order but
-        where one start has several ends, which then sort once more.
+        where one start has several ends, or offsets were mapped back to the
+        original text: then the matches sort once more.
         """
         kept.sort()
         reach: dict[int, int] = {}
         reach_get = reach.get
-        placed = []
         title, summary = fields
         mapped = title.folded.origin is not None or summary.folded.origin is not None
         resort = mapped
+        info = self._info
+        title_factor, decay = self._title_factor, self._decay
+        title_text, summary_text = title.original, summary.original
+        ends: list[int] | None = None  # where the summary's sentences end, once needed
+        new, setattr_ = _object_new, _object_setattr
+        out: list[Match] = []
+        order: list[tuple[int, int, int, int, int]] = []  # the output order of each match
         last_field = last_start = -1
         for f, start, neg_end, place, r in kept:
             key = r + r + f
@@ -335,26 +345,20 @@ class Tagger:
             if start == last_start and f == last_field:
                 resort = True
             last_field, last_start = f, start
-            placed.append((f, start, end, place, r, start))
-        if mapped:
-            placed = [
-                (f, *fields[f].folded.source_span(start, end), place, r, start)
-                for f, start, end, place, r, _ in placed
-            ]
-        if resort:
-            placed.sort()
-        out = []
-        info = self._info
-        title_factor, decay = self._title_factor, self._decay
-        new, setattr_ = _object_new, _object_setattr
-        for f, start, end, _, r, hit_start in placed:
+            hit_start = start
+            if mapped:
+                start, end = fields[f].folded.source_span(start, end)
             rule_id, kind, target, weight = info[r]
             if f == 0:
-                factor = title_factor
-                name, original = "title", title.original
+                factor, name, original = title_factor, "title", title_text
             else:
-                factor = 1.0 / (1.0 + decay * summary.sentence_index(hit_start)) if decay else 1.0
-                name, original = "summary", summary.original
+                if not decay:
+                    factor = 1.0
+                else:
+                    if ends is None:
+                        ends = summary.sentence_ends()
+                    factor = 1.0 / (1.0 + decay * bisect_left(ends, hit_start))
+                name, original = "summary", summary_text
             match = new(Match)
             # _new_match inlined: the hottest allocation of tagging
             setattr_(
@@ -373,6 +377,9 @@ class Tagger:
                 },
             )
             out.append(match)
+            order.append((f, start, end, place, hit_start))
+        if resort:
+            out = [out[k] for k in sorted(range(len(out)), key=order.__getitem__)]
         return tuple(out)
 
 
