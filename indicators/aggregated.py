@@ -171,7 +171,7 @@ def load_hourly(
     """One point per UTC hour of the ``hours`` before ``until`` for each key (zeros included)."""
     end = until.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     start = end - timedelta(hours=hours)
-    cells = tally_facts(list_facts(db, start, end, unit), _hour)
+    cells = tally_facts(list_facts(db, start, end, unit), _hour, frozenset({kind}))
     moments = [start + timedelta(hours=n) for n in range(hours)]
     series: dict[str, tuple[HourPoint, ...]] = {}
     for key in keys:

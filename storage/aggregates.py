@@ -77,12 +77,16 @@ def dyad_key(a: str, b: str) -> str:
 Tally = dict[tuple[str, str, str], list[float]]  # (kind, key, bucket) -> [n, up, down]
 
 
-def tally_facts(facts: Iterable[Fact], bucket_of: Any = None) -> Tally:
+def tally_facts(
+    facts: Iterable[Fact], bucket_of: Any = None, kinds: frozenset[str] | None = None
+) -> Tally:
     """Sum facts into (kind, key, bucket) cells; the bucket is the UTC day by default
-    (``bucket_of(published) -> str`` for hours)."""
+    (``bucket_of(published) -> str`` for hours); ``kinds``: only those kinds' cells."""
     cells: Tally = defaultdict(lambda: [0.0, 0.0, 0.0])
 
     def add(kind: str, key: str, bucket: str, up: float, down: float) -> None:
+        if kinds is not None and kind not in kinds:
+            return
         cell = cells[(kind, key, bucket)]
         cell[0] += 1
         cell[1] += up
