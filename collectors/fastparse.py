@@ -44,9 +44,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from feedparser.datetimes import _parse_date
-from feedparser.urls import _urljoin
 from lxml import etree
+
+try:  # feedparser's own rules, so both paths give the same dates and links
+    from feedparser.datetimes import _parse_date
+    from feedparser.urls import _urljoin
+except ImportError:  # a feedparser without them: every body goes to feedparser
+    _parse_date = _urljoin = None
 
 from model import FetchResult
 
@@ -109,6 +113,8 @@ class NotForFastPath(Exception):
 def parse_fast(result: FetchResult) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     """(feed fields, entries) shaped as feedparser's, or None for feedparser to read."""
     body = result.body
+    if _parse_date is None or _urljoin is None:
+        return None
     if b"<!DOCTYPE" in body or b"<!ENTITY" in body or not _plain_utf8(result):
         return None
     try:

@@ -102,7 +102,9 @@ def canonical_url(link: str | None, base: str | None = None) -> str | None:
     link = _INSIDE_JUNK.sub("", link).strip(_EDGE_JUNK)
     if not link:
         return None
-    if base:
+    if base and not _has_http_authority(link):
+        # urljoin would give an absolute http(s) link back as it is, or split and
+        # joined again, which changes nothing below; it costs half of this function.
         link = urljoin(_INSIDE_JUNK.sub("", base).strip(_EDGE_JUNK), link)
     try:
         parts = urlsplit(link)
@@ -118,6 +120,14 @@ def canonical_url(link: str | None, base: str | None = None) -> str | None:
     netloc = host if port is None or port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
     query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking(p))
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+
+
+def _has_http_authority(link: str) -> bool:
+    """True for ``http://host...`` or ``https://host...`` (any case, a non-empty host part)."""
+    head = link[:8].lower()
+    if head.startswith("http://"):
+        return len(link) > 7 and link[7] not in "/?#"
+    return head == "https://" and len(link) > 8 and link[8] not in "/?#"
 
 
 def item_id(

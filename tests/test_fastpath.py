@@ -193,3 +193,16 @@ def test_the_fast_path_takes_the_ordinary_feeds() -> None:
     assert "shape:rss-unknown-element" not in taken
     assert "shape:rss-permalink-guid-only+h1" not in taken  # declared ISO-8859-1
     assert len(taken) >= 30
+
+
+def test_without_feedparsers_helpers_every_body_goes_to_feedparser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import collectors.fastparse
+
+    body = SHAPES["rss-newsroom"].encode("utf-8")
+    result = FetchResult(FEED_URL, FEED_URL, None, 200, body, {})
+    assert parse_fast(result) is not None
+    monkeypatch.setattr(collectors.fastparse, "_parse_date", None)
+    assert parse_fast(result) is None
+    assert parse_feed(result) == parse_slow(result)

@@ -300,3 +300,29 @@ def test_text_without_tags_or_entities_skips_nh3_with_the_same_result(text: str)
     from collectors.normalise import _markup_to_text, _strip_controls
 
     assert to_plain_text(text) == _markup_to_text(_strip_controls(text))
+
+
+def test_absolute_links_skip_urljoin_with_the_same_result() -> None:
+    """canonical_url skips urljoin for absolute http(s) links: same URL as joining first."""
+    from urllib.parse import urljoin
+
+    bases = [
+        "https://news.example.org/feeds/main.xml",
+        "http://a.example/x/y?q=1",
+        "HTTPS://B.example",
+    ]
+    links = [
+        "https://news.example.org/a/b.html?utm_source=rss&id=7#top",
+        "http://news.example.org/a/./b/../c?",
+        "HTTP://Upper.Example:80/Path;params?x=1&fbclid=2#",
+        "https://other.example:8443?only=query",
+        "https://user:pw@host.example/p",
+        "http://host.example#frag",
+        "https://[2001:db8::1]:443/v6",
+        "http://host.example:99999/bad-port",
+        "https://h.example/%7Euser/?a=%20b&utm_medium=x",
+    ]
+    for base in bases:
+        for link in links:
+            joined = urljoin(base, link)
+            assert canonical_url(link, base) == canonical_url(joined), (link, base)
