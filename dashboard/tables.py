@@ -14,15 +14,15 @@ import streamlit as st
 cc = st.column_config
 
 ITEM_ORDER = (
-    "published", "outlet", "title", "actors", "categories", "index", "story_outlets", "lang",
+    "published", "outlet", "title", "categories", "index", "story_outlets", "actors", "lang",
     "link",
 )  # fmt: skip
 ITEM_COLUMNS: dict[str, Any] = {
     "published": cc.DatetimeColumn("Published (UTC)", format="YYYY-MM-DD HH:mm"),
-    "outlet": cc.TextColumn("Outlet"),
-    "title": cc.TextColumn("Title", width="large"),
+    "outlet": cc.TextColumn("Outlet", width=160),
+    "title": cc.TextColumn("Title", width=360),
     "actors": cc.ListColumn("Actors"),
-    "categories": cc.ListColumn("Categories"),
+    "categories": cc.ListColumn("Categories", width=220),
     "index": cc.NumberColumn(
         "Index", help="Escalation index: the sum of the item's category weights", format="%+.0f"
     ),
