@@ -567,6 +567,30 @@ CASES = [
         [],
         [],
     ),
+    (
+        "fr_summoned_ambassador_acts_upon_the_state_he_represents",
+        "Rabat convoque l'ambassadeur d'Espagne",
+        ["morocco", "spain"],
+        ["accusation_threat"],
+    ),
+    (
+        "ar_expelled_ambassador_acts_upon_the_state_he_represents",
+        "الجزائر تطرد السفير الفرنسي",
+        ["algeria", "france"],
+        ["diplomatic_rupture"],
+    ),
+    (
+        "en_trap_ambassador_title_without_a_move",
+        "Spain's ambassador opens a photography exhibition in Tangier",
+        [],
+        [],
+    ),
+    (
+        "ar_trap_exhibition_in_the_capital",
+        "مدريد تحتضن معرضا للفن المعاصر",
+        [],
+        [],
+    ),
     # --- Hebrew ---
     (
         "he_defence_pact",
