@@ -591,6 +591,18 @@ CASES = [
         [],
         [],
     ),
+    (
+        "fr_protest_against_the_war_is_a_grievance",
+        "Des milliers de manifestants contre la guerre à Rabat",
+        [],
+        ["protest_unrest"],
+    ),
+    (
+        "en_war_reported_is_violence",
+        "Clashes between the Moroccan army and Polisario fighters near the berm",
+        ["morocco", "polisario", "western_sahara"],
+        ["military_violence"],
+    ),
     # --- Hebrew ---
     (
         "he_defence_pact",
