@@ -114,7 +114,8 @@ def stack_bars(
 
 
 def _zero() -> alt.Chart:
-    return alt.Chart(ZERO).mark_rule(strokeDash=[4, 4], opacity=0.5).encode(y="zero:Q")
+    rule: alt.Chart = alt.Chart(ZERO).mark_rule(strokeDash=[4, 4], opacity=0.5).encode(y="zero:Q")
+    return rule
 
 
 LABEL_SLOTS = 40  # at most this many event labels across a chart's width (no overlaps)
