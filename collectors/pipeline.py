@@ -24,13 +24,11 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import httpx
-import sqlite_utils
 
 from collectors.fetch import fetch_feed
-from collectors.normalise import normalise_entries
-from collectors.parse import parse_feed
 from collectors.politeness import HostLimiter, max_age, poll_interval, round_robin_by_host
 from model import (
     ConditionalHeaders,
@@ -52,7 +50,11 @@ from storage.feeds import (
     record_success,
 )
 from storage.items import bulk_writes, store_items, write_transaction
-from tagging import Tagger
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from tagging import Tagger
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +173,11 @@ def poll_network(collector: Collector, state: FeedState, spec: FeedSpec, now: da
         return Polled(
             now, started, result, body_hash=body_hash, unchanged=True, advertised=advertised
         )
+    # Imported on the first body to parse: a pass where every feed answers 304 (or
+    # sends the same bytes) never loads feedparser, lxml or nh3.
+    from collectors.normalise import normalise_entries
+    from collectors.parse import parse_feed
+
     try:
         parsed = parse_feed(result)
     except ParseError as e:

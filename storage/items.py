@@ -6,12 +6,13 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from model import StorageError, TaggedItem, Tagging
 from storage.db import to_iso, transaction
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 ID_BATCH = 500  # ids per IN (...) look-up, under SQLite's parameter limit
 BULK_CACHE_KIB = 64 * 1024

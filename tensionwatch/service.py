@@ -21,9 +21,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
-import sqlite_utils
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from alerts.evaluate import load_alert_rules, prime_alert_rules
@@ -38,6 +38,9 @@ from storage.feeds import feed_state, sync_feeds
 from storage.items import record_rules_version
 from tagging import RuleSet, Tagger, load_rules
 from tensionwatch.config import Settings
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 log = logging.getLogger(__name__)
 
