@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from collectors.digest import MIN_FEEDS, DigestPool, digest_body
 from collectors.fetch import fetch_feed
 from collectors.politeness import HostLimiter, max_age, poll_interval, round_robin_by_host
 from model import (
@@ -80,6 +81,7 @@ class Collector:
     clock: Clock = utc_now
     workers: int = 1  # threads fetching, parsing and tagging in ``collect_once``
     per_host: int = 2  # most concurrent fetches from one host
+    processes: int = 1  # digesting bodies in ``collect_once`` (``collectors.digest``); 1: threads
 
 
 def backoff_delay(error_count: int, max_backoff: float) -> float:
@@ -153,8 +155,15 @@ class Polled:
     advertised: float | None = None  # seconds between polls the feed asks for
 
 
-def poll_network(collector: Collector, state: FeedState, spec: FeedSpec, now: datetime) -> Polled:
-    """Conditional request → not modified (or byte-identical body)? → parse → normalise → tag."""
+def poll_network(
+    collector: Collector,
+    state: FeedState,
+    spec: FeedSpec,
+    now: datetime,
+    pool: DigestPool | None = None,
+) -> Polled:
+    """Conditional request → not modified (or byte-identical body)? → parse → normalise → tag
+    (``collectors.digest``: on this thread, or on ``pool``'s processes)."""
     started = time.monotonic()
     try:
         result = fetch_feed(
@@ -173,28 +182,21 @@ def poll_network(collector: Collector, state: FeedState, spec: FeedSpec, now: da
         return Polled(
             now, started, result, body_hash=body_hash, unchanged=True, advertised=advertised
         )
-    # Imported on the first body to parse: a pass where every feed answers 304 (or
-    # sends the same bytes) never loads feedparser, lxml or nh3.
-    from collectors.normalise import normalise_entries
-    from collectors.parse import parse_feed
-
     try:
-        parsed = parse_feed(result)
+        if pool is None:
+            digest = digest_body(result, state.url, spec.lang, now, collector.tagger)
+        else:
+            digest = pool.digest(result, state.url, spec.lang, now)
     except ParseError as e:
         return Polled(now, started, result, error=e)
-    items = normalise_entries(state.url, parsed, now, default_lang=spec.lang or parsed.lang)
-    tagged = tuple(
-        TaggedItem(item, collector.tagger.tag(item.title, item.summary, item.lang))
-        for item in items
-    )
     return Polled(
         now,
         started,
         result,
         body_hash=body_hash,
-        tagged=tagged,
-        warning=parsed.warning,
-        advertised=parsed.ttl_seconds or advertised,
+        tagged=digest.tagged,
+        warning=digest.warning,
+        advertised=digest.ttl_seconds or advertised,
     )
 
 
@@ -412,10 +414,13 @@ def collect_once(collector: Collector, feeds: Iterable[FeedSpec]) -> list[PollOu
     Fetching, parsing, normalising and tagging (``poll_network``) run on up to
     ``collector.workers`` threads, at most ``collector.per_host`` of them on
     one host at a time, feeds taken round-robin by host so one big publisher
-    does not hold every thread. Everything that touches the database runs on
-    the calling thread, one feed's transaction at a time, as results arrive;
-    no more than a few results per worker wait to be stored, which bounds
-    memory. Hooks that must follow every stored poll go after this returns.
+    does not hold every thread; with ``collector.processes`` > 1 and at least
+    ``MIN_FEEDS`` feeds, the threads hand each body to that many worker
+    processes to parse, normalise and tag (``collectors.digest``). Everything
+    that touches the database runs on the calling thread, one feed's
+    transaction at a time, as results arrive; no more than a few results per
+    worker wait to be stored, which bounds memory. Hooks that must follow
+    every stored poll go after this returns.
     """
     specs = list(feeds)
     outcomes: list[PollOutcome | None] = [None] * len(specs)
@@ -432,17 +437,20 @@ def collect_once(collector: Collector, feeds: Iterable[FeedSpec]) -> list[PollOu
         else:
             jobs.append((index, spec, state, now))
     hosts = HostLimiter(collector.per_host)
+    processes = collector.processes if len(jobs) >= MIN_FEEDS else 1
+    digests = DigestPool(collector.tagger, processes)
 
     def poll(job: tuple[int, FeedSpec, FeedState, datetime]) -> Polled:
         _, spec, state, now = job
         with hosts.slot(state.url):
-            return poll_network(collector, state, spec, now)
+            return poll_network(collector, state, spec, now, digests)
 
     # Results waiting to be stored, at most: what is done by then is stored in one
     # transaction (``store_polls``), so a wider window means fewer, larger commits.
     window = max(1, collector.workers) * 8
     pending = collections.deque(round_robin_by_host(jobs, key=lambda job: job[2].url))
     with (
+        digests,
         bulk_writes(collector.db),
         ThreadPoolExecutor(max_workers=max(1, collector.workers)) as pool,
     ):

@@ -28,6 +28,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from alerts.evaluate import load_alert_rules, prime_alert_rules
 from alerts.schedule import Coalesced, add_alert_jobs, make_alert_job
+from collectors.digest import default_processes
 from collectors.fetch import make_client
 from collectors.pipeline import Clock, Collector, collect_once, refresh_feed, utc_now
 from collectors.schedule import build_scheduler
@@ -136,6 +137,7 @@ class CollectorService:
             clock=self.clock,
             workers=self.settings.workers,
             per_host=self.settings.per_host,
+            processes=default_processes(self.settings.workers),
         )
 
     def poll_feed(self, spec: FeedSpec) -> PollOutcome:

@@ -1,0 +1,217 @@
+"""Digesting bodies in worker processes (``collectors.digest``) changes nothing stored.
+
+The same bodies digested on the calling thread and by a pool of two spawned
+processes give the same tagged items, the same warnings and the same parse
+errors; a pool whose workers die goes on digesting on the thread; a whole
+pass with processes stores exactly what a pass on threads stores.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from collectors.digest import MIN_FEEDS, Digest, DigestPool, digest_body
+from collectors.fetch import make_client
+from collectors.pipeline import Collector, collect_once
+from model import FetchResult, ParseError
+from storage.db import open_database
+from storage.feeds import sync_feeds
+from tagging import Tagger, load_rules
+from tensionwatch.config import Settings, load_settings
+from tests.conftest import WriteConfig
+from tests.feedserver import FeedServer
+from tests.feedtexts import ATOM_VISIT, HARVEST, PEGASUS, TIES_CUT, atom, rss
+
+ROOT = Path(__file__).resolve().parent.parent
+FEEDS = ROOT / "tests" / "feeds"
+NOW = datetime(2026, 11, 5, 12, 0, tzinfo=UTC)
+FEED_URL = "https://news.example.org/feeds/main.xml"
+
+
+@pytest.fixture(scope="module")
+def tagger() -> Tagger:
+    return Tagger(load_rules(ROOT / "seeds" / "rules.yaml"))
+
+
+def result_of(body: bytes, content_type: str = "application/xml") -> FetchResult:
+    return FetchResult(
+        url=FEED_URL,
+        status=200,
+        headers={"content-type": content_type},
+        body=body,
+        final_url=FEED_URL,
+        permanent_url=None,
+        etag=None,
+        last_modified=None,
+    )
+
+
+def bodies() -> list[tuple[str, bytes]]:
+    found = [(p.name, p.read_bytes()) for p in sorted(FEEDS.iterdir()) if p.suffix == ".xml"]
+    made = [("rss", rss([TIES_CUT, HARVEST, PEGASUS])), ("atom", atom([ATOM_VISIT]))]
+    odd = [("html", b"<!doctype html><html><body>Hi</body></html>"), ("empty", b"")]
+    return found + made + odd
+
+
+def digest_or_error(digest: object) -> Digest | str:
+    try:
+        out = digest()  # type: ignore[operator]
+    except ParseError as e:
+        return f"ParseError {e.url}: {e.reason}"
+    assert isinstance(out, Digest)
+    return out
+
+
+def test_a_pool_digests_every_body_as_the_thread_does(tagger: Tagger) -> None:
+    cases = bodies()
+    assert len(cases) > 20
+    with DigestPool(tagger, processes=2) as pool:
+        for name, body in cases:
+            result = result_of(body)
+            here = digest_or_error(lambda r=result: digest_body(r, FEED_URL, "fr", NOW, tagger))
+            there = digest_or_error(lambda r=result: pool.digest(r, FEED_URL, "fr", NOW))
+            assert there == here, name
+        assert pool._executor is not None  # the bodies did go to the processes
+
+
+def test_a_pool_whose_workers_die_digests_on_the_thread(tagger: Tagger) -> None:
+    result = result_of(rss([TIES_CUT, HARVEST]))
+    expected = digest_body(result, FEED_URL, "", NOW, tagger)
+    with DigestPool(tagger, processes=2) as pool:
+        assert pool.digest(result, FEED_URL, "", NOW) == expected
+        assert pool._executor is not None
+        for process in list(pool._executor._processes.values()):
+            os.kill(process.pid, signal.SIGKILL)
+            process.join()
+        assert pool.digest(result, FEED_URL, "", NOW) == expected
+        assert pool.digest(result, FEED_URL, "", NOW) == expected
+
+
+def test_one_process_is_no_pool(tagger: Tagger) -> None:
+    result = result_of(atom([ATOM_VISIT]))
+    with DigestPool(tagger, processes=1) as pool:
+        assert pool.digest(result, FEED_URL, "", NOW) == digest_body(
+            result, FEED_URL, "", NOW, tagger
+        )
+        assert pool._executor is None
+
+
+def settings_for(write_config: WriteConfig, urls: list[str], name: str) -> Settings:
+    feeds = "".join(f'[[feeds]]\nurl = "{u}"\nname = "feed {i}"\n' for i, u in enumerate(urls))
+    text = (
+        f'database = "{name}.db"\narchive = false\nallow_private_networks = true\n'
+        f"[collector]\nworkers = 4\nper_host = 4\n{feeds}"
+    )
+    return load_settings(write_config(text), env={})
+
+
+def pass_with(settings: Settings, tagger: Tagger, processes: int) -> list[tuple[object, ...]]:
+    db = open_database(settings.database)
+    sync_feeds(db, settings.feeds, NOW)
+    with make_client(settings.fetch) as client:
+        collector = Collector(
+            db=db,
+            client=client,
+            tagger=tagger,
+            policy=settings.fetch,
+            interval=settings.interval,
+            max_backoff=settings.max_backoff,
+            clock=lambda: NOW,
+            workers=settings.workers,
+            per_host=settings.per_host,
+            processes=processes,
+        )
+        outcomes = collect_once(collector, settings.enabled_feeds)
+    assert all(o.status == "ok" for o in outcomes[:-1]) and outcomes[-1].status == "error"
+    rows: list[tuple[object, ...]] = []
+    for table, order, skip in (
+        ("items", "id", 0),
+        ("item_sources", "item_id, feed_id", 0),
+        ("item_tags", "item_id, kind, tag", 0),
+        ("tag_matches", "item_id, field, start, kind, tag, rule", 1),  # its own rowid: order
+    ):
+        query = f"SELECT * FROM {table} ORDER BY {order}"
+        rows += [(table, *r[skip:]) for r in db.execute(query)]
+    rows += [
+        ("feeds", *r)
+        for r in db.execute(
+            "SELECT config_url, last_status, last_warning, last_error, etag, body_hash "
+            "FROM feeds ORDER BY config_url"
+        )
+    ]
+    db.conn.close()
+    return rows
+
+
+def test_a_pass_with_processes_stores_what_a_pass_on_threads_stores(
+    feed_server: FeedServer, write_config: WriteConfig, tagger: Tagger
+) -> None:
+    # each feed its own items: which feed stores a shared item first is a race
+    body = rss([TIES_CUT, HARVEST, PEGASUS])
+    assert body.count(b"//news.example/") >= 3
+    urls = [
+        feed_server.route(f"/f{n}", body=body.replace(b"//news.example/", b"//n%d.example/" % n))
+        for n in range(MIN_FEEDS)
+    ]
+    urls.append(feed_server.route("/atom", body=atom([ATOM_VISIT])))
+    urls.append(feed_server.route("/html", body=b"<html><body>no feed</body></html>"))
+    on_threads = pass_with(settings_for(write_config, urls, "threads"), tagger, processes=1)
+    on_processes = pass_with(settings_for(write_config, urls, "processes"), tagger, processes=2)
+    assert any(row[0] == "item_tags" for row in on_threads)
+    assert on_processes == on_threads
+
+
+KILLED_COLLECTOR = """
+import sys, time
+from datetime import UTC, datetime
+from pathlib import Path
+from collectors.digest import DigestPool
+from model import FetchResult
+from tagging import Tagger, load_rules
+from tests.feedtexts import HARVEST, rss
+url = "https://news.example.org/feeds/main.xml"
+result = FetchResult(url=url, status=200, headers={}, body=rss([HARVEST]), final_url=url,
+                     permanent_url=None, etag=None, last_modified=None)
+pool = DigestPool(Tagger(load_rules(Path("seeds/rules.yaml"))), processes=2)
+pool.digest(result, url, "", datetime.now(UTC))
+print(" ".join(str(p) for p in pool._executor._processes), flush=True)
+time.sleep(600)
+"""
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_workers_of_a_killed_collector_exit() -> None:
+    collector = subprocess.Popen(
+        [sys.executable, "-c", KILLED_COLLECTOR],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # the resource tracker's note on the killed pool
+        text=True,
+    )
+    assert collector.stdout is not None
+    with collector.stdout:
+        workers = [int(pid) for pid in collector.stdout.readline().split()]
+    assert workers and all(alive(pid) for pid in workers)
+    collector.kill()
+    collector.wait()
+    for _ in range(600):  # a bound for a loaded machine, not a timing
+        if not any(alive(pid) for pid in workers):
+            break
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in workers)
