@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import combinations
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import sqlite_utils
@@ -42,19 +42,22 @@ from indicators import (
     DailyPoint,
     Dyad,
     Granularity,
+    Kind,
+    PeriodPoint,
     Unit,
     compare_windows,
     days_between,
     detect_spikes,
     group_episodes,
     key_of,
-    load_breakdown,
-    load_breakdown_total,
+    load_breakdown_periods,
     load_hourly,
+    load_period_series,
     load_series,
     next_period_start,
     per_hundred,
     period_band,
+    period_spans,
     period_start,
     rolling_baseline,
 )
@@ -434,16 +437,46 @@ class Trends:
     countries: pd.DataFrame  # period, start, label, country, items, net
 
 
-def _sum_points(groups: Sequence[Sequence[DailyPoint]], days: Sequence[date]) -> list[DailyPoint]:
+def _sum_periods(
+    groups: Sequence[Sequence[PeriodPoint]], spans: dict[date, int]
+) -> list[PeriodPoint]:
     return [
-        DailyPoint(
-            day,
+        PeriodPoint(
+            first,
+            days,
             sum(g[n].items for g in groups),
             sum(g[n].escalation for g in groups),
             sum(g[n].deescalation for g in groups),
         )
-        for n, day in enumerate(days)
+        for n, (first, days) in enumerate(spans.items())
     ]
+
+
+def _period_rows(
+    points: Sequence[PeriodPoint],
+    heads: Mapping[date, dict[str, Any]],
+    totals: Sequence[PeriodPoint] | None = None,
+) -> list[dict[str, Any]]:
+    """``_periods`` of points already summed per period (``totals``: the same periods)."""
+    rows = []
+    for n, point in enumerate(points):
+        items_shown: float = point.items
+        up, down = point.escalation, point.deescalation
+        if totals is not None:
+            base = totals[n].items
+            items_shown = per_hundred(point.items, base)
+            up, down = per_hundred(up, base), per_hundred(down, base)
+        rows.append(
+            {
+                **heads[point.start],
+                "days": point.days,
+                "items": items_shown,
+                "escalation": up,
+                "deescalation": down,
+                "net": up + down,
+            }
+        )
+    return rows
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Computing the trends…")
@@ -464,33 +497,63 @@ def load_trends(
 
     With ``categories``, a series counts only those categories (its items are then
     item-category pairs). ``normalised``: per 100 items (stories) collected in the period.
+    The days are summed into periods by SQLite (``load_period_series``): the same figures
+    as summing the daily series here, a test checks, without a Python object per day.
     """
     pairs = [key_of(Dyad.parse(d)) for d in dyads]
+    spans = period_spans(start, end, granularity)
+    by_kind: list[tuple[Kind, Literal["dyad_category", "actor_category"], list[tuple[str, str]]]]
+    by_kind = [
+        ("dyad", "dyad_category", list(zip(dyads, pairs, strict=True))),  # (label, key)
+        ("actor", "actor_category", [(a, a) for a in actors]),
+    ]
     with reading(path) as db:
-        totals = load_series(db, "all", [""], start, end, unit)[""]
-        days = [p.day for p in totals]
-        named: list[tuple[str, tuple[DailyPoint, ...]]] = []
-        for label, kind, key in [*((d, "dyad", k) for d, k in zip(dyads, pairs, strict=True)),
-                                 *((a, "actor", a) for a in actors)]:  # fmt: skip
+        totals = (
+            load_period_series(db, "all", [""], start, end, granularity, unit)[""]
+            if normalised
+            else None
+        )
+        named: list[tuple[str, tuple[PeriodPoint, ...]]] = []
+        for kind, category_kind, labelled in by_kind:
             if categories:
-                parts = load_breakdown(db, f"{kind}_category", key, start, end, unit)  # type: ignore[arg-type]
-                chosen = [parts[c] for c in categories if c in parts]
-                named.append((label, tuple(_sum_points(chosen, days))))
-            else:
-                named.append((label, load_series(db, kind, [key], start, end, unit)[key]))  # type: ignore[arg-type]
+                for label, key in labelled:
+                    wanted = [f"{key}|{c}" for c in categories]
+                    parts = load_period_series(
+                        db, category_kind, wanted, start, end, granularity, unit
+                    )
+                    # the categories with an item in the period, in the order chosen
+                    chosen = [parts[k] for k in wanted if any(p.items for p in parts[k])]
+                    named.append((label, tuple(_sum_periods(chosen, spans))))
+            elif labelled:
+                keys = [key for _, key in labelled]
+                found = load_period_series(db, kind, keys, start, end, granularity, unit)
+                named += [(label, found[key]) for label, key in labelled]
         if pairs:
-            by_category = load_breakdown_total(db, "dyad_category", pairs, start, end, unit)
-            by_country = load_breakdown_total(db, "dyad_country", pairs, start, end, unit)
+            by_category = load_breakdown_periods(
+                db, "dyad_category", pairs, start, end, granularity, unit
+            )
+            by_country = load_breakdown_periods(
+                db, "dyad_country", pairs, start, end, granularity, unit
+            )
         else:
-            by_category = load_breakdown_total(db, "actor_category", actors, start, end, unit)
+            by_category = load_breakdown_periods(
+                db, "actor_category", actors, start, end, granularity, unit
+            )
             by_country = {}
         if categories:
             by_category = {k: v for k, v in by_category.items() if k in categories}
-    base = totals if normalised else None
+    heads = {
+        first: {
+            "period": _timestamp(first),
+            "start": first.isoformat(),
+            "label": period_label(first, granularity),
+        }
+        for first in spans
+    }
     series_rows = [
         {"series": label, **row}
         for label, points in named
-        for row in _periods(points, granularity, base)
+        for row in _period_rows(points, heads, totals)
     ]
     category_rows = [
         {
@@ -499,7 +562,7 @@ def load_trends(
             "weight": row["net"],
         }
         for name, points in sorted(by_category.items())
-        for row in _periods(points, granularity, base)
+        for row in _period_rows(points, heads, totals)
         if row["items"]
     ]
     country_rows = [
@@ -508,7 +571,7 @@ def load_trends(
             **{k: row[k] for k in ("period", "start", "label", "items", "net")},
         }
         for name, points in sorted(by_country.items())
-        for row in _periods(points, granularity, base)
+        for row in _period_rows(points, heads, totals)
         if row["items"]
     ]
     return Trends(
@@ -539,11 +602,11 @@ def load_trends(
 def load_hourly_frame(path: str, version: str, dyads: tuple[str, ...], unit: Unit) -> pd.DataFrame:
     """The last 7 days per UTC hour, up to the latest item: series, hour, items, net."""
     with reading(path) as db:
-        summary = sq.summarise_items(db)
-        if summary.last_published is None:
+        last = sq.get_last_published(db)
+        if last is None:
             return pd.DataFrame(columns=["series", "hour", "items", "net"])
         keys = [key_of(Dyad.parse(d)) for d in dyads]
-        hourly = load_hourly(db, "dyad", keys, summary.last_published, unit=unit)
+        hourly = load_hourly(db, "dyad", keys, last, unit=unit)
     return pd.DataFrame(
         [
             {"series": d, "hour": pd.Timestamp(p.hour), "items": p.items, "net": p.net}

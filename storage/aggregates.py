@@ -166,11 +166,39 @@ def _facts(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[str, Fact]]:
         )
 
 
+def _concerning_sql(
+    unit: str, groups: Sequence[frozenset[str]], first: int
+) -> tuple[str, list[str]]:
+    """A condition on ``i`` (an item) or ``st`` (a story, through its items): tagged with
+    every actor of at least one of ``groups``; parameters numbered from ``?first``."""
+    alternatives, params = [], []
+    for group in groups:
+        tests = []
+        for actor in sorted(group):
+            params.append(actor)
+            tag = f"t.kind = 'actor' AND t.tag = ?{first + len(params) - 1}"
+            if unit == "item":
+                tests.append(f"EXISTS (SELECT 1 FROM item_tags t WHERE t.item_id = i.id AND {tag})")
+            else:
+                tests.append(
+                    "EXISTS (SELECT 1 FROM story_items m CROSS JOIN item_tags t"
+                    f" ON t.item_id = m.item_id AND {tag} WHERE m.story_id = st.id)"
+                )
+        alternatives.append("(" + " AND ".join(tests) + ")")
+    return " OR ".join(alternatives), params
+
+
 def list_facts(
-    db: sqlite_utils.Database, since: datetime, until: datetime, unit: str = "item"
+    db: sqlite_utils.Database,
+    since: datetime,
+    until: datetime,
+    unit: str = "item",
+    concerning: Sequence[frozenset[str]] | None = None,
 ) -> list[Fact]:
     """Facts of the items (``unit="item"``) published in ``[since, until)``, or of the stories
-    (``unit="story"``) whose first item was."""
+    (``unit="story"``) whose first item was. ``concerning``: only the items (stories, on
+    any of their items) tagged with every actor of one of these sets, e.g. a dyad's two;
+    what the others would add to that dyad's (or actor's) cells is nothing."""
     if unit == "item":
         sql = f"""SELECT {_FACT_COLUMNS} FROM items i
                   LEFT JOIN story_items si ON si.item_id = i.id
@@ -181,7 +209,14 @@ def list_facts(
                   CROSS JOIN items i ON i.id = si.item_id
                   WHERE st.day >= substr(?1, 1, 10) AND st.day <= substr(?2, 1, 10)
                   AND st.first_published >= ?1 AND st.first_published < ?2"""
-    rows = db.conn.execute(sql, [to_iso(since), to_iso(until)]).fetchall()
+    params = [to_iso(since), to_iso(until)]
+    if concerning is not None:
+        if not concerning:
+            return []
+        condition, actors = _concerning_sql(unit, concerning, len(params) + 1)
+        sql += f" AND ({condition})"
+        params += actors
+    rows = db.conn.execute(sql, params).fetchall()
     if unit == "item":
         return [fact for _, fact in _facts(rows)]
     groups: dict[str, list[Fact]] = defaultdict(list)
