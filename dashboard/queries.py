@@ -174,10 +174,17 @@ def load_filter_options(path: str, version: str) -> FilterOptions:
 
 def period_bounds(summary: sq.ItemSummary, period_days: int | None) -> tuple[date, date]:
     """The days shown: ``period_days`` up to the latest item's day, never before the first."""
-    if summary.first_published is None or summary.last_published is None:
+    return span_bounds(summary.first_published, summary.last_published, period_days)
+
+
+def span_bounds(
+    first_published: datetime | None, last_published: datetime | None, period_days: int | None
+) -> tuple[date, date]:
+    """``period_bounds`` from the first and last publication times."""
+    if first_published is None or last_published is None:
         today = datetime.now(UTC).date()
         return today, today
-    first, end = summary.first_published.date(), summary.last_published.date()
+    first, end = first_published.date(), last_published.date()
     start = first if period_days is None else end - timedelta(days=period_days - 1)
     return max(start, first), end
 
@@ -292,9 +299,9 @@ def load_overview(
     """
     chosen = [Dyad.parse(d) for d in dyads]
     with reading(path) as db:
-        summary = sq.summarise_items(db)
-        start, end = period_bounds(summary, period_days)
-        first = summary.first_published.date() if summary.first_published else start
+        first_published, last_published = sq.get_published_span(db)
+        start, end = span_bounds(first_published, last_published, period_days)
+        first = first_published.date() if first_published else start
         history_from = max(
             first,
             min(
@@ -321,7 +328,7 @@ def load_overview(
         bands = rolling_baseline(nets, DEFAULT_BASELINE)
         offset = next((n for n, p in enumerate(points) if p.day >= start), len(points))
         shown = points[offset:]
-        spikes = [s for s in detect_spikes(points, "net") if s.day >= start]
+        spikes = [s for s in detect_spikes(points, "net", bands=bands) if s.day >= start]
         notes: dict[date, list[str]] = {}
         for spike in spikes:
             note = f"{spike.day:%d %b}: {spike.observed:+.0f} (expected {spike.expected:+.0f})"

@@ -100,11 +100,15 @@ class WindowComparison:
 
 def robust_spread(values: Sequence[float], centre: float, floor: float) -> float:
     """1.4826 × MAD, or 1.2533 × mean absolute deviation when the MAD is 0, at least ``floor``."""
-    deviations = [abs(v - centre) for v in values]
-    spread = MAD_TO_SD * median(deviations)
+    return _spread_and_mad([abs(v - centre) for v in values], floor)[0]
+
+
+def _spread_and_mad(deviations: Sequence[float], floor: float) -> tuple[float, float]:
+    mad = median(deviations)
+    spread = MAD_TO_SD * mad
     if spread == 0:
         spread = MEAN_AD_TO_SD * sum(deviations) / len(deviations)
-    return max(spread, floor)
+    return max(spread, floor), mad
 
 
 def baseline_of(window: Sequence[float], settings: BaselineSettings) -> Baseline | None:
@@ -112,10 +116,11 @@ def baseline_of(window: Sequence[float], settings: BaselineSettings) -> Baseline
     if len(window) < settings.min_samples:
         return None
     expected = median(window)
-    spread = robust_spread(window, expected, settings.min_spread)
+    # the deviations' median (MAD) serves twice: the spread, and the flat-window case
+    spread, mad = _spread_and_mad([abs(v - expected) for v in window], settings.min_spread)
     half = settings.threshold * spread
     upper = expected + half
-    if median(abs(v - expected) for v in window) == 0:
+    if mad == 0:
         upper = max(upper, max(window))
     return Baseline(expected, spread, expected - half, upper, len(window))
 
@@ -155,11 +160,16 @@ def detect_spikes(
     points: Sequence[DailyPoint],
     measure: Measure = "net",
     settings: BaselineSettings = DEFAULT_BASELINE,
+    bands: Sequence[Baseline | None] | None = None,
 ) -> tuple[Spike, ...]:
-    """Days whose ``measure`` is above their band, in order."""
+    """Days whose ``measure`` is above their band, in order. ``bands``: the bands of these
+    values when the caller has them already (``rolling_baseline`` of the same values and
+    settings), so that they are not computed twice."""
     values = [p.measure(measure) for p in points]
+    if bands is None:
+        bands = rolling_baseline(values, settings)
     spikes = []
-    for point, value, base in zip(points, values, rolling_baseline(values, settings), strict=True):
+    for point, value, base in zip(points, values, bands, strict=True):
         if base is not None and value > base.upper:
             score = (value - base.expected) / base.spread
             spikes.append(Spike(point.day, value, base.expected, base.upper, score))

@@ -241,6 +241,14 @@ def summarise_items(db: sqlite_utils.Database) -> ItemSummary:
     return ItemSummary(int(count), _time(first), _time(last), _time(fetched))
 
 
+def get_published_span(db: sqlite_utils.Database) -> tuple[datetime | None, datetime | None]:
+    """The oldest and the newest item's publication times: two index look-ups, no count."""
+    first, last = _select(
+        db, "SELECT (SELECT min(published) FROM items), (SELECT max(published) FROM items)"
+    )[0]
+    return _time(first), _time(last)
+
+
 def get_last_published(db: sqlite_utils.Database) -> datetime | None:
     """The newest item's publication time: one index look-up (``summarise_items`` also
     counts every item, a scan of the index that takes 10 ms at a million items)."""

@@ -242,6 +242,9 @@ def test_detect_spikes(name: str, values: list[float], spike_days: list[int]) ->
     settings = BaselineSettings(window=28, min_samples=14)
     spikes = detect_spikes(points(values), "net", settings)
     assert [s.day for s in spikes] == [day(n) for n in spike_days], name
+    # the bands passed in (as the Overview does, having drawn them) change nothing
+    bands = rolling_baseline(values, settings)
+    assert detect_spikes(points(values), "net", settings, bands=bands) == spikes
     for s in spikes:
         assert s.observed > s.upper > s.expected
         assert s.score > settings.threshold
