@@ -158,7 +158,14 @@ class _Fetch:
                 if response.status_code in REDIRECTS:
                     return response.status_code, self._redirect_target(response)
                 self._check_status(response)
-                body = b"" if response.status_code == 304 else self._read_body(response)
+                if response.status_code == 304:
+                    # A 304 has no body (h11 reads none whatever the headers say), but
+                    # the response must be read to its end for its connection to go
+                    # back to the pool: closed unread, every 304 cost a new connection.
+                    response.read()
+                    body = b""
+                else:
+                    body = self._read_body(response)
                 return self._result(response, body)
         except netguard.PrivateAddressError as e:
             raise FetchError(self.url, str(e)) from e

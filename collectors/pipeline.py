@@ -45,6 +45,7 @@ from model import (
 from storage.feeds import (
     FeedState,
     feed_state,
+    feed_states,
     log_fetch,
     move_feed,
     record_failure,
@@ -425,9 +426,16 @@ def collect_once(collector: Collector, feeds: Iterable[FeedSpec]) -> list[PollOu
     specs = list(feeds)
     outcomes: list[PollOutcome | None] = [None] * len(specs)
     jobs: list[tuple[int, FeedSpec, FeedState, datetime]] = []
+    try:
+        states = feed_states(collector.db, [spec.url for spec in specs])
+    except StorageError:
+        states = {}  # each feed then tries its own read, and records its own error
     for index, spec in enumerate(specs):
         try:
-            state, now = load_state(collector, spec)
+            if spec.url in states:
+                state, now = states[spec.url], collector.clock()
+            else:
+                state, now = load_state(collector, spec)
         except StorageError as e:
             outcomes[index] = _storage_failed(collector, spec, e, time.monotonic())
             continue

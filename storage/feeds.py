@@ -72,16 +72,29 @@ def sync_feeds(db: sqlite_utils.Database, specs: Sequence[FeedSpec], now: dateti
     db.execute(f"UPDATE feeds SET enabled = 0 WHERE config_url NOT IN ({marks})", configured)
 
 
+_STATE_COLUMNS = """id, config_url, url, name, lang, interval, enabled, archive, disabled_reason,
+                    etag, last_modified, body_hash, error_count, retry_after, backoff_until,
+                    next_due"""
+
+
 def feed_state(db: sqlite_utils.Database, config_url: str) -> FeedState | None:
     row = db.execute(
-        """SELECT id, config_url, url, name, lang, interval, enabled, archive, disabled_reason,
-                  etag, last_modified, body_hash, error_count, retry_after, backoff_until,
-                  next_due
-           FROM feeds WHERE config_url = ?""",
-        [config_url],
+        f"SELECT {_STATE_COLUMNS} FROM feeds WHERE config_url = ?", [config_url]
     ).fetchone()
-    if row is None:
-        return None
+    return None if row is None else _state(row)
+
+
+def feed_states(db: sqlite_utils.Database, config_urls: Sequence[str]) -> dict[str, FeedState]:
+    """``feed_state`` of many feeds in one read (a pass's start): by config URL, only those
+    found."""
+    wanted = set(config_urls)
+    if not wanted:
+        return {}
+    rows = db.execute(f"SELECT {_STATE_COLUMNS} FROM feeds")
+    return {row[1]: _state(row) for row in rows if row[1] in wanted}
+
+
+def _state(row: Sequence[Any]) -> FeedState:
     return FeedState(
         id=row[0],
         config_url=row[1],

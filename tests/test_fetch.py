@@ -407,3 +407,23 @@ def test_local_file_problems(tmp_path: Path, client: httpx.Client) -> None:
     big.write_bytes(b"x" * (POLICY.max_bytes + 1))
     assert "larger than the limit" in str(fetch_error(client, str(big)))
     assert "unsupported URL scheme 'ftp'" in str(fetch_error(client, "ftp://example.org/feed"))
+
+
+def test_a_304_leaves_its_connection_to_the_next_fetch(feed_server: FeedServer) -> None:
+    """A 304 read to its end goes back to the pool: five polls of unchanged feeds on one
+    host open one connection, not five."""
+    from collectors.deadline import DeadlineBackend, transport_with
+
+    class CountingBackend(DeadlineBackend):
+        connects = 0
+
+        def connect_tcp(self, *args: Any, **kwargs: Any) -> Any:
+            CountingBackend.connects += 1
+            return super().connect_tcp(*args, **kwargs)
+
+    urls = [feed_server.route(f"/same{n}", status=304, headers={"ETag": '"e"'}) for n in range(5)]
+    with httpx.Client(transport=transport_with(CountingBackend())) as counted:
+        for url in urls:
+            result = fetch_feed(counted, url, ConditionalHeaders(etag='"e"'), POLICY)
+            assert result.not_modified and result.body == b""
+    assert CountingBackend.connects == 1
