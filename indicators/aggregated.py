@@ -26,7 +26,15 @@ from typing import Literal
 
 import sqlite_utils
 
-from indicators.series import DailyPoint, Dyad, Granularity, PeriodPoint, days_between, period_start
+from indicators.series import (
+    DailyPoint,
+    Dyad,
+    Granularity,
+    PeriodPoint,
+    days_between,
+    next_period_start,
+    period_start,
+)
 from storage.aggregates import dyad_key, list_facts, tally_facts
 from storage.queries import (
     AggregatePeriod,
@@ -148,9 +156,11 @@ def period_spans(start: date, end: date, granularity: Granularity) -> dict[date,
     """The first day of every period that overlaps ``start``..``end``, in order, with how
     many of its days fall in that range (fewer than its length at the edges)."""
     spans: dict[date, int] = {}
-    for day in days_between(start, end):
-        first = period_start(day, granularity)
-        spans[first] = spans.get(first, 0) + 1
+    first = period_start(start, granularity)
+    while first <= end:
+        following = next_period_start(first, granularity)
+        spans[first] = (min(following - timedelta(days=1), end) - max(first, start)).days + 1
+        first = following
     return spans
 
 

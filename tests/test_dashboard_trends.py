@@ -27,6 +27,7 @@ from indicators import (
     Kind,
     Unit,
     aggregate,
+    days_between,
     key_of,
     load_breakdown,
     load_breakdown_periods,
@@ -34,6 +35,8 @@ from indicators import (
     load_hourly,
     load_period_series,
     load_series,
+    period_spans,
+    period_start,
 )
 from storage.aggregates import list_facts, tally_facts
 from tests.dbfactory import FeedRow, ItemSpec, build_database, sample_feeds, sample_items
@@ -316,3 +319,25 @@ def test_hourly_reads_only_what_counts(dense_db: str, unit: Unit, kind: Kind) ->
         for point in points:
             n, up, down = cells.get((kind, key, point.hour.strftime("%Y-%m-%dT%H")), (0, 0.0, 0.0))
             assert (point.items, point.escalation, point.deescalation) == (n, up, down)
+
+
+@pytest.mark.parametrize("granularity", ["day", "week", "month"])
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (date(2024, 1, 10), date(2024, 7, 16)),
+        (date(2024, 2, 29), date(2024, 2, 29)),
+        (date(2023, 12, 25), date(2024, 3, 3)),  # a Monday to a Sunday
+        (date(2024, 1, 1), date(2024, 12, 31)),
+    ],
+)
+def test_period_spans_count_the_days_of_each_period(
+    granularity: Granularity, start: date, end: date
+) -> None:
+    counted: dict[date, int] = {}
+    for day in days_between(start, end):
+        first = period_start(day, granularity)
+        counted[first] = counted.get(first, 0) + 1
+    spans = period_spans(start, end, granularity)
+    assert spans == counted
+    assert list(spans) == list(counted)
