@@ -5,7 +5,7 @@ nearly all of the collector's CPU (1,000 bench feeds of 50 entries: parse
 2.3 s, normalise 2.2 s, tag 2.6 s of CPU, against 4.8 s for storing), and it
 is pure Python holding the GIL, so the fetching threads cannot spread it over
 a second core. ``DigestPool`` sends each body to one of a few worker
-processes instead, each with its own copy of the tagger, while the
+processes instead, each with its own tagger of the same rules, while the
 collector's own process fetches and stores. The pool starts at the first
 body a pass has to parse (a pass where every feed answers 304 or sends the
 same bytes starts none) and only for passes over enough feeds to repay the
@@ -30,6 +30,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from model import FetchResult, ParseError, TaggedItem
@@ -106,11 +107,12 @@ class DigestPool:
     def _start(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._executor is None:
+                rules = self.tagger.rules
                 self._executor = ProcessPoolExecutor(
                     max_workers=self.processes,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start_worker,
-                    initargs=(self.tagger,),
+                    initargs=(str(Path(rules.path).resolve()), rules.version),
                 )
             return self._executor
 
@@ -127,12 +129,22 @@ class DigestPool:
         self.close()
 
 
-_tagger: Tagger | None = None  # in a worker process: the pool's tagger, received once
+_tagger: Tagger | None = None  # in a worker process: the tagger of the pool's rules
 
 
-def _start_worker(tagger: Tagger) -> None:
+def _start_worker(rules_path: str, version: str) -> None:
+    """Load the collector's rules (the same file, the same version, or no worker at all:
+    the pool then breaks and bodies are digested on the threads). The rules go by path,
+    not pickled: a spawned child that dies before reading what it is sent would block
+    its parent writing more than a pipe holds (multiprocessing keeps the pipe's read
+    end open until the write is done), and the compiled tagger pickles to 1.4 MB."""
+    from tagging import Tagger, load_rules
+
     global _tagger
-    _tagger = tagger
+    rules = load_rules(rules_path)
+    if rules.version != version:
+        raise RuntimeError(f"{rules_path} changed since the collector loaded version {version}")
+    _tagger = Tagger(rules)
     parent = os.getppid()
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
 

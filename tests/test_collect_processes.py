@@ -79,7 +79,7 @@ def test_a_pool_digests_every_body_as_the_thread_does(tagger: Tagger) -> None:
             here = digest_or_error(lambda r=result: digest_body(r, FEED_URL, "fr", NOW, tagger))
             there = digest_or_error(lambda r=result: pool.digest(r, FEED_URL, "fr", NOW))
             assert there == here, name
-        assert pool._executor is not None  # the bodies did go to the processes
+        assert pool._executor is not None and not pool._broken  # the processes did it
 
 
 def test_a_pool_whose_workers_die_digests_on_the_thread(tagger: Tagger) -> None:
@@ -215,3 +215,18 @@ def test_workers_of_a_killed_collector_exit() -> None:
             break
         time.sleep(0.1)
     assert not any(alive(pid) for pid in workers)
+
+
+def test_a_rules_file_changed_under_the_pool_means_digesting_on_the_thread(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_bytes((ROOT / "seeds" / "rules.yaml").read_bytes())
+    tagger = Tagger(load_rules(path))
+    path.write_bytes(path.read_bytes() + b"\n# edited after the collector loaded it\n")
+    result = result_of(rss([TIES_CUT, HARVEST]))
+    with DigestPool(tagger, processes=2) as pool:
+        assert pool.digest(result, FEED_URL, "", NOW) == digest_body(
+            result, FEED_URL, "", NOW, tagger
+        )
+        assert pool._broken  # the workers refused the new version; the thread did it
