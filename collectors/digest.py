@@ -112,7 +112,7 @@ class DigestPool:
                     max_workers=self.processes,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start_worker,
-                    initargs=(str(Path(rules.path).resolve()), rules.version),
+                    initargs=(str(Path(rules.path).resolve()), rules.version, os.getpid()),
                 )
             return self._executor
 
@@ -132,7 +132,7 @@ class DigestPool:
 _tagger: Tagger | None = None  # in a worker process: the tagger of the pool's rules
 
 
-def _start_worker(rules_path: str, version: str) -> None:
+def _start_worker(rules_path: str, version: str, collector: int) -> None:
     """Load the collector's rules (the same file, the same version, or no worker at all:
     the pool then breaks and bodies are digested on the threads). The rules go by path,
     not pickled: a spawned child that dies before reading what it is sent would block
@@ -145,15 +145,16 @@ def _start_worker(rules_path: str, version: str) -> None:
     if rules.version != version:
         raise RuntimeError(f"{rules_path} changed since the collector loaded version {version}")
     _tagger = Tagger(rules)
-    parent = os.getppid()
-    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    threading.Thread(target=_exit_with, args=(collector,), daemon=True).start()
 
 
-def _exit_with(parent: int) -> None:
+def _exit_with(collector: int) -> None:
     """End this worker once its collector is gone: a collector killed (SIGKILL) in the
     middle of a pass cannot shut its pool down, and a worker waiting for work
-    would otherwise wait for ever."""
-    while os.getppid() == parent:
+    would otherwise wait for ever. The collector's pid comes from the collector:
+    read here, it would already be init's when the kill came while this worker
+    was starting."""
+    while os.getppid() == collector:
         time.sleep(ORPHAN_CHECK_SECONDS)
     os._exit(0)
 
