@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from model import RulesError
 from tagging import Tagger, load_rules
@@ -298,3 +299,39 @@ def test_rules_check_command_prints_every_problem(tmp_path: Path) -> None:
     )
     assert done.returncode == 0
     assert done.stdout.startswith(f"{good}: ok, 2 rules, version ")
+
+
+def test_libyaml_and_python_loaders_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The C loader, when present, gives the rules, problems and lines of the Python one."""
+    import tagging.yamltree as yamltree
+
+    if yamltree._FAST_LOADER is None:  # pragma: no cover
+        pytest.skip("PyYAML without libyaml")
+    seeds = Path(__file__).resolve().parent.parent / "seeds" / "rules.yaml"
+    broken = GOOD.replace("unless: [sport]", "unles: [sport]").replace("weight: 10", "weight: no")
+    fast = (load_rules(seeds), yamltree.compose(broken, yamltree.Problems()))
+    syntax_error = yamltree.Problems()
+    assert yamltree.compose(GOOD.replace("[Morocco]", "[Morocco"), syntax_error) is None
+    monkeypatch.setattr(yamltree, "_FAST_LOADER", None)
+    slow = (load_rules(seeds), yamltree.compose(broken, yamltree.Problems()))
+    slow_error = yamltree.Problems()
+    assert yamltree.compose(GOOD.replace("[Morocco]", "[Morocco"), slow_error) is None
+    assert fast[0] == slow[0]
+    assert [(p.line, p.where, p.reason) for p in syntax_error.items] == [
+        (p.line, p.where, p.reason) for p in slow_error.items
+    ]
+    assert fast[1] is not None and slow[1] is not None
+    assert _nodes(fast[1]) == _nodes(slow[1])
+
+
+def _nodes(node: Node) -> list[tuple[int, int, str, str]]:
+    """Every node of a tree: line, column, tag, and a scalar's value."""
+    value = str(node.value) if isinstance(node, ScalarNode) else ""
+    out = [(node.start_mark.line, node.start_mark.column, node.tag, value)]
+    if isinstance(node, SequenceNode):
+        for item in node.value:
+            out += _nodes(item)
+    elif isinstance(node, MappingNode):
+        for key, value in node.value:
+            out += _nodes(key) + _nodes(value)
+    return out
