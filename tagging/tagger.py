@@ -25,7 +25,7 @@ rules and the text: the same inputs always give the same ``Tagging``.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
@@ -33,11 +33,13 @@ from model import Match, Tagging
 from tagging.matcher import Find, Hit, Matcher
 from tagging.ruleset import ACTOR, Rule, RuleSet
 from tagging.terms import body_regex
-from tagging.text import SENTENCE_END, WORD, NormalisedText, normalise_keep_case, normalise_text
+from tagging.text import SENTENCE_END, NormalisedText, normalise_keep_case, normalise_text
 
 FIELDS = ("title", "summary")
 _DECIDED_MAX = 4096  # remembered per-item decisions and languages, per tagger
 _start = re.Match.start
+# where a word of text.WORD starts; the lookbehind sees before ``pos``
+_WORD_START = re.compile(r"(?<!\w)\w\w")
 
 
 class HitFinder(Protocol):
@@ -49,14 +51,7 @@ class _Field:
     name: str
     original: str
     folded: NormalisedText
-    _word_starts: list[int] | None = field(default=None)
     _sentence_ends: list[int] | None = field(default=None)
-
-    def word_starts(self) -> list[int]:
-        """Where each word that counts in distances (``text.WORD``) starts."""
-        if self._word_starts is None:
-            self._word_starts = list(map(_start, WORD.finditer(self.folded.text)))
-        return self._word_starts
 
     def sentence_ends(self) -> list[int]:
         """Where each sentence of the folded text ends (``text.SENTENCE_END``).
@@ -78,17 +73,19 @@ class _Field:
 def _distance(f: _Field, a_start: int, a_end: int, b_start: int, b_end: int) -> int | None:
     """Words from one span to the other (0 if they overlap); None across a sentence end.
 
-    Counted in ``_Field.word_starts``: from the word holding the first span's
-    last character to the word holding the second span's first character.
+    Counted in ``text.WORD`` words: from the word holding the first span's
+    last character to the word holding the second span's first character,
+    that is the words starting from the first span's end up to the second
+    span's start. ``_WORD_START`` finds exactly where ``WORD``'s words start
+    (a run of two word characters or more), without listing the whole field.
     """
     if b_start < a_start:
         a_start, a_end, b_start, b_end = b_start, b_end, a_start, a_end
-    if b_start >= a_end and f.sentence_break(a_end, b_start):
+    if b_start < a_end:
+        return 0
+    if f.sentence_break(a_end, b_start):
         return None
-    starts = f.word_starts()
-    a_last = bisect_right(starts, a_end - 1)
-    b_first = bisect_right(starts, b_start)
-    return max(0, b_first - a_last)
+    return len(_WORD_START.findall(f.folded.text, a_end, b_start + 2))
 
 
 def _lang(lang: str) -> str:

@@ -781,3 +781,29 @@ def test_fast_fold_equals_the_table_fold_for_every_character() -> None:
             if fast is not None:
                 assert fast[0] == text.translate(_FOLD), hex(code)
                 assert fast[1] == any(len(_FOLD[ord(x)]) != 1 for x in text), hex(code)
+
+
+def test_distance_counts_the_words_of_text_word() -> None:
+    """``_distance`` counts, between two spans, the words ``text.WORD`` lists."""
+    import random
+    from bisect import bisect_right
+
+    from tagging.tagger import _distance, _Field
+    from tagging.text import WORD, normalise_text
+
+    rng = random.Random(7)
+    pieces = ["a", "ab", "abc", "x1", "_", "é", "المغرب", "2021", " ", "  ", "-", "'", ", "]
+    for _ in range(2000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
+        f = _Field("summary", text, normalise_text(text))
+        folded = f.folded.text
+        if len(folded) < 2:
+            continue
+        starts = [m.start() for m in WORD.finditer(folded)]
+        a_start = rng.randrange(len(folded) - 1)
+        a_end = rng.randint(a_start + 1, len(folded))
+        b_start = rng.randrange(len(folded) - 1)
+        b_end = rng.randint(b_start + 1, len(folded))
+        first, second = sorted([(a_start, a_end), (b_start, b_end)])
+        expected = max(0, bisect_right(starts, second[0]) - bisect_right(starts, first[1] - 1))
+        assert _distance(f, a_start, a_end, b_start, b_end) == expected
