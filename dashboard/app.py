@@ -13,7 +13,7 @@ import time
 
 import streamlit as st
 
-from dashboard import auth, queries
+from dashboard import auth, markup, queries
 from model import TensionwatchError
 from tensionwatch.config import load_settings
 
@@ -81,7 +81,7 @@ except TensionwatchError as e:
     st.stop()
 if not path.is_file():
     st.info(
-        f"**No database yet** at `{queries.escape_markdown(str(path))}`.\n\n"
+        f"**No database yet** at `{markup.escape_markdown(str(path))}`.\n\n"
         "Collect some news first: `make run` collects the bundled offline archive and the "
         "live feeds and serves this dashboard; `tensionwatch collect --once` does one "
         "collection pass. Then reload this page.",

@@ -16,13 +16,12 @@ per story by default; only the Items list and one item's evidence read
 the raw tables, through indexes and FTS5.
 
 Feed text in the returned frames is plain, untrusted text: pages show it
-through ``st.dataframe`` (which never renders markup) or ``escape_markdown``,
+through ``st.dataframe`` (which never renders markup) or ``markup.escape_markdown``,
 never with ``unsafe_allow_html``. Links are ``http(s)`` or ``None``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ import pandas as pd
 import sqlite_utils
 import streamlit as st
 
+from dashboard.markup import highlight
 from indicators import (
     DEFAULT_BASELINE,
     SEEDED_DYADS,
@@ -90,20 +90,11 @@ SPARK_DAYS = 56
 ITEM_LIMIT = 500
 TOP_STORIES = 3
 
-# CommonMark lets a backslash escape any ASCII punctuation: escaping all of it
-# turns markup, links, images, HTML and Streamlit's $LaTeX$ into plain text.
-_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
-
 
 def database_path() -> Path:
     """Where the database is; the one place the dashboard learns it (from the same settings
     as every command: TENSIONWATCH_DATABASE, the config file, or the default)."""
     return load_settings().database
-
-
-def escape_markdown(text: str) -> str:
-    """``text`` as literal characters in ``st.markdown`` and friends (one line)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
 @contextmanager
@@ -775,35 +766,6 @@ class ItemDetail:
     evidence: pd.DataFrame  # one row per tag and match: see ``load_item_detail``
     title_marked: str  # the title as escaped markdown, matched words highlighted
     summary_marked: str
-
-
-def highlight(text: str, spans: Sequence[tuple[int, int]]) -> str:
-    """``text`` as escaped markdown with the characters of ``spans`` highlighted.
-
-    Every piece is escaped on its own (so feed text stays text), then the
-    matched pieces are wrapped in Streamlit's ``:orange-background[...]``.
-    Overlapping spans merge; spans outside the text are ignored.
-    """
-    merged: list[list[int]] = []
-    for start, end in sorted(spans):
-        start, end = max(0, start), min(len(text), end)
-        if start >= end:
-            continue
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    out, at = [], 0
-    for start, end in merged:
-        out.append(_escape_keep_spaces(text[at:start]))
-        out.append(f":orange-background[**{_escape_keep_spaces(text[start:end])}**]")
-        at = end
-    out.append(_escape_keep_spaces(text[at:]))
-    return "".join(out)
-
-
-def _escape_keep_spaces(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text.replace("\n", " "))
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)

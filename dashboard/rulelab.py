@@ -1,7 +1,7 @@
 """The rule lab's logic: explain a pasted text, check and save a draft, backtest it.
 
 Plain functions the Rules page (``app_pages/rules.py``) calls; nothing here
-draws. Pasted and stored text is shown through ``queries.highlight``, which
+draws. Pasted and stored text is shown through ``markup.highlight``, which
 escapes every character before marking the matched words.
 
 A backtest tags the same stored items with the current rules and with the
@@ -13,7 +13,6 @@ of one dyad under each.
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from dashboard import markup
 from model import RulesError, Tagging
 from storage.db import open_database_readonly
 from storage.rulelab_queries import LabItem, latest_published, list_lab_items
@@ -35,9 +35,6 @@ PERIODS: dict[str, int | None] = {
 }
 MAX_ITEMS = 20_000  # items a backtest tags at most (twice), newest first
 SAMPLES = 5  # items shown per label and direction
-# CommonMark lets a backslash escape any ASCII punctuation: escaping all of it
-# turns markup, links, images, HTML and Streamlit's $LaTeX$ into plain text
-_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 SEEDED_DYADS = (
     "morocco-algeria",
     "morocco-polisario",
@@ -95,31 +92,8 @@ def explain_text(tagger: Tagger, title: str, summary: str, lang: str = "") -> Ex
 
 
 def highlight(text: str, spans: Sequence[tuple[int, int]]) -> str:
-    """``text`` as escaped markdown, the characters of ``spans`` in ``:red-background[...]``.
-
-    Each piece is escaped on its own, so pasted or feed text stays text;
-    overlapping spans merge; spans outside the text are ignored.
-    """
-    merged: list[list[int]] = []
-    for start, end in sorted(spans):
-        start, end = max(0, start), min(len(text), end)
-        if start >= end:
-            continue
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    out, at = [], 0
-    for start, end in merged:
-        out.append(_escape(text[at:start]))
-        out.append(f":red-background[**{_escape(text[start:end])}**]")
-        at = end
-    out.append(_escape(text[at:]))
-    return "".join(out)
-
-
-def _escape(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text.replace("\n", " "))
+    """``text`` as escaped markdown, the characters of ``spans`` in ``:red-background[...]``."""
+    return markup.highlight(text, spans, colour="red")
 
 
 def _spans(tagging: Tagging, field: str) -> list[tuple[int, int]]:

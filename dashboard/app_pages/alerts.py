@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import alert_history, queries, state, tables
+from dashboard import alert_history, markup, queries, state, tables
 
 path = str(queries.database_path())
 version = queries.load_data_version(path)
@@ -80,20 +80,20 @@ for row in queries.selected_rows(table):
         continue
     record = shown.iloc[row]
     with st.container(border=True):
-        st.markdown(f"### {queries.escape_markdown(detail.title)}")
+        st.markdown(f"### {markup.escape_markdown(detail.title)}")
         st.caption(
             f"Fired {record['fired']:%Y-%m-%d %H:%M} UTC by rule "
-            f"{queries.escape_markdown(str(record['rule']))} ({record['kind']}) · "
-            f"delivery: {queries.escape_markdown(str(record['delivery']))}"
+            f"{markup.escape_markdown(str(record['rule']))} ({record['kind']}) · "
+            f"delivery: {markup.escape_markdown(str(record['delivery']))}"
             + (f", {int(record['attempts'])} attempt(s)" if record["attempts"] else "")
         )
         if record["error"]:
             st.warning(
-                f"Last delivery error: {queries.escape_markdown(str(record['error']))}",
+                f"Last delivery error: {markup.escape_markdown(str(record['error']))}",
                 icon=":material/mail_lock:",
             )
         for line in detail.why:
-            st.markdown(f"- {queries.escape_markdown(line)}")
+            st.markdown(f"- {markup.escape_markdown(line)}")
         if not detail.item_ids:
             st.caption("No item is attached to this alert (a flatline or a digest).")
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import queries, state, tables
+from dashboard import markup, queries, state, tables
 
 path = str(queries.database_path())
 version = queries.load_data_version(path)
@@ -122,11 +122,11 @@ for row in queries.selected_rows(table):
     if detail is None:
         continue
     item = detail.item
-    lang = queries.escape_markdown(item.lang or "?")
+    lang = markup.escape_markdown(item.lang or "?")
     with st.container(border=True):
         st.markdown(f"### {detail.title_marked}")
         st.caption(
-            f"{item.published:%Y-%m-%d %H:%M} UTC · {queries.escape_markdown(item.outlet)}"
+            f"{item.published:%Y-%m-%d %H:%M} UTC · {markup.escape_markdown(item.outlet)}"
             f" · story carried by {item.story_outlets} outlet(s), {item.story_items} item(s)"
             f" · language {lang} · escalation index {item.index:+.0f}"
         )

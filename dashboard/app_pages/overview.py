@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, queries, state, tables
+from dashboard import charts, markup, queries, state, tables
 
 path = str(queries.database_path())
 version = queries.load_data_version(path)
@@ -130,7 +130,7 @@ dyad, start = queries.picked_dyad(picked), queries.picked_period(picked)
 if dyad is not None and start is not None:
     end = queries.period_end(start, granularity)
     label = queries.period_label(start, granularity)
-    st.markdown(f"**{noun.capitalize()} behind {queries.escape_markdown(dyad)}, {label}** (UTC)")
+    st.markdown(f"**{noun.capitalize()} behind {markup.escape_markdown(dyad)}, {label}** (UTC)")
     st.dataframe(
         queries.load_items(path, version, dyads=(dyad,), since=start, until=end, unit=unit),
         hide_index=True,
@@ -162,7 +162,7 @@ else:
             episode_dyad, first, last = episode
             when = f"{first:%d %b %Y}" + (f" – {last:%d %b %Y}" if last != first else "")
             st.markdown(
-                f"**{noun.capitalize()} of {queries.escape_markdown(episode_dyad)}, {when}** (UTC)"
+                f"**{noun.capitalize()} of {markup.escape_markdown(episode_dyad)}, {when}** (UTC)"
             )
             st.dataframe(
                 queries.load_items(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import queries, rulelab
+from dashboard import markup, queries, rulelab
 from storage.rulelab_queries import LabItem
 from tagging import Tagger, load_rules
 from tensionwatch.config import load_settings
@@ -49,8 +49,8 @@ with try_tab:
         explained = rulelab.explain_text(tagger, title, summary, lang)
         actors = ", ".join(explained.actors) or "none"
         categories = ", ".join(explained.categories) or "none"
-        st.markdown(f"**Actors**: {queries.escape_markdown(actors)}")
-        st.markdown(f"**Categories**: {queries.escape_markdown(categories)}")
+        st.markdown(f"**Actors**: {markup.escape_markdown(actors)}")
+        st.markdown(f"**Categories**: {markup.escape_markdown(categories)}")
         with st.container(border=True):
             st.markdown(explained.title_marked or "*(no title)*")
             st.markdown(explained.summary_marked or "*(no summary)*")
@@ -97,7 +97,7 @@ with draft_tab:
             if not result.samples.empty:
                 st.markdown("**Samples** (the words that decided)")
                 st.dataframe(result.samples, hide_index=True, key="lab_samples")
-            st.markdown(f"**{queries.escape_markdown(result.dyad)}**: items per week")
+            st.markdown(f"**{markup.escape_markdown(result.dyad)}**: items per week")
             st.line_chart(result.series)
 
     if save:

@@ -6,7 +6,7 @@ from functools import partial
 
 import streamlit as st
 
-from dashboard import charts, queries, state, tables
+from dashboard import charts, markup, queries, state, tables
 
 path = str(queries.database_path())
 version = queries.load_data_version(path)
@@ -185,7 +185,7 @@ if drill is not None:
         spec["countries"] = (value,)
     label = queries.period_label(since, granularity)
     shown_unit = "item" if field == "country" else unit  # every copy carried in that country
-    st.subheader(f"Behind {queries.escape_markdown(value)}, {label}")
+    st.subheader(f"Behind {markup.escape_markdown(value)}, {label}")
     st.dataframe(
         queries.load_items(path, version, since=since, until=until, unit=shown_unit, **spec),
         hide_index=True,
