@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 MIB = 1024 * 1024
 
@@ -107,9 +108,13 @@ class NormalisedItem:
     flags: tuple[str, ...] = ()  # e.g. "date_missing", "date_future", "date_unparseable"
 
 
-@dataclass(frozen=True)
-class Match:
-    """One rule firing on one span of one field of an item."""
+class Match(NamedTuple):
+    """One rule firing on one span of one field of an item.
+
+    A named tuple, not a dataclass: the tagger builds about ten per tagged
+    item, and a tuple is built (and pickled to the collector's digest
+    workers and back) in a third of the time. Compare matches with matches.
+    """
 
     rule: str  # the rule's id in the rules file
     kind: str  # "actor" or "category"

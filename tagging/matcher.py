@@ -113,10 +113,16 @@ class Matcher:
         for key, entries in by_key.items():
             compiled = _compile_key(key, entries)
             # the common shapes get short tuples that scan's fast branches tell
-            # apart by their length: whole words or phrases without prefixes
-            # (2), and one-word wildcards without prefixes (3)
+            # apart by their length: a whole word or phrase without prefixes
+            # for one slot (4) or several (2), one-word wildcards without
+            # prefixes (3), and a whole word or phrase of one slot that may
+            # have attached prefixes (5)
             slots = tuple(entry[1:] for entry in compiled.exact + compiled.word)
-            if _is_plain(compiled) and not compiled.word:
+            if _is_plain(compiled) and not compiled.word and len(slots) == 1:
+                self._automaton.add_word(key, (compiled.length, *slots[0]))
+            elif _is_prefixed_word(compiled):
+                self._automaton.add_word(key, (compiled.length, *compiled.exact[0]))
+            elif _is_plain(compiled) and not compiled.word:
                 self._automaton.add_word(key, (compiled.length, slots))
             elif _is_plain(compiled) and not compiled.exact and " " not in key:
                 self._automaton.add_word(key, (compiled.length, slots, None))
@@ -146,16 +152,36 @@ class Matcher:
         if self._empty:
             return
         add = (out[0].append, out[1].append, out[2].append)
-        n = len(text)
+        # ``bound[i].isalnum()`` tells whether text[i] is a word character (the
+        # underscore made a letter), and is False just outside the text: at
+        # bound[-1] and bound[len(text)], the space added at its end
+        bound = (text.replace("_", "a") if "_" in text else text) + " "
         for last, value in self._automaton.iter(text):
             end = last + 1
             size = len(value)
+            if size == 4:
+                length, kind, owner, term = value
+                start = end - length
+                if bound[start - 1].isalnum() or bound[end].isalnum():
+                    continue
+                add[kind]((field, start, end, owner, term))
+                continue
+            if size == 5:
+                length, prefixes, kind, owner, term = value
+                start = end - length
+                if bound[end].isalnum():
+                    continue
+                if bound[start - 1].isalnum():
+                    if _attached_prefix(text, start) not in prefixes:
+                        continue
+                elif "" not in prefixes:
+                    continue
+                add[kind]((field, start, end, owner, term))
+                continue
             if size == 2:
                 length, slots = value
                 start = end - length
-                if (start and (text[start - 1].isalnum() or text[start - 1] == "_")) or (
-                    end < n and (text[end].isalnum() or text[end] == "_")
-                ):
+                if bound[start - 1].isalnum() or bound[end].isalnum():
                     continue
                 for kind, owner, term in slots:
                     add[kind]((field, start, end, owner, term))
@@ -163,9 +189,9 @@ class Matcher:
             if size == 3:
                 length, slots, _ = value
                 start = end - length
-                if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+                if bound[start - 1].isalnum():
                     continue
-                while end < n and (text[end].isalnum() or text[end] == "_"):
+                while bound[end].isalnum():
                     end += 1
                 for kind, owner, term in slots:
                     add[kind]((field, start, end, owner, term))
@@ -173,24 +199,20 @@ class Matcher:
             length, left_check, right_check, any_prefix, exact, word, regex = value
             start = end - length
             prefix = ""
-            if left_check and start > 0:
-                c = text[start - 1]
-                if c.isalnum() or c == "_":
-                    if not any_prefix:
-                        continue
-                    attached = _attached_prefix(text, start)
-                    if attached is None:
-                        continue
-                    prefix = attached
-            if exact and not (
-                right_check and end < n and (text[end].isalnum() or text[end] == "_")
-            ):
+            if left_check and bound[start - 1].isalnum():
+                if not any_prefix:
+                    continue
+                attached = _attached_prefix(text, start)
+                if attached is None:
+                    continue
+                prefix = attached
+            if exact and not (right_check and bound[end].isalnum()):
                 for prefixes, kind, owner, term in exact:
                     if prefix in prefixes:
                         add[kind]((field, start, end, owner, term))
             if word:
                 stop = end
-                while stop < n and (text[stop].isalnum() or text[stop] == "_"):
+                while bound[stop].isalnum():
                     stop += 1
                 for prefixes, kind, owner, term in word:
                     if prefix in prefixes:
@@ -209,6 +231,19 @@ def _is_plain(key: _Key) -> bool:
         and not key.any_prefix
         and key.left_check
         and (key.right_check or not key.exact)
+    )
+
+
+def _is_prefixed_word(key: _Key) -> bool:
+    """One whole word or phrase that may have attached prefixes, a word character at
+    each end of the key."""
+    return (
+        len(key.exact) == 1
+        and not key.word
+        and not key.regex
+        and key.any_prefix
+        and key.left_check
+        and key.right_check
     )
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
 from model import Match, Tagging
@@ -46,12 +45,16 @@ class HitFinder(Protocol):
     def find_hits(self, text: str) -> list[Hit]: ...
 
 
-@dataclass
 class _Field:
-    name: str
-    original: str
-    folded: NormalisedText
-    _sentence_ends: list[int] | None = field(default=None)
+    """One field of the item being tagged: its name, original text and folded text."""
+
+    __slots__ = ("_sentence_ends", "folded", "name", "original")
+
+    def __init__(self, name: str, original: str, folded: NormalisedText) -> None:
+        self.name = name
+        self.original = original
+        self.folded = folded
+        self._sentence_ends: list[int] | None = None
 
     def sentence_ends(self) -> list[int]:
         """Where each sentence of the folded text ends (``text.SENTENCE_END``).
@@ -62,12 +65,6 @@ class _Field:
         if self._sentence_ends is None:
             self._sentence_ends = list(map(_start, SENTENCE_END.finditer(self.folded.text)))
         return self._sentence_ends
-
-    def sentence_break(self, start: int, end: int) -> bool:
-        """True when a sentence ends between ``start`` and ``end``."""
-        ends = self.sentence_ends()
-        i = bisect_left(ends, start)
-        return i < len(ends) and ends[i] < end
 
 
 def _distance(f: _Field, a_start: int, a_end: int, b_start: int, b_end: int) -> int | None:
@@ -83,7 +80,11 @@ def _distance(f: _Field, a_start: int, a_end: int, b_start: int, b_end: int) -> 
         a_start, a_end, b_start, b_end = b_start, b_end, a_start, a_end
     if b_start < a_end:
         return 0
-    if f.sentence_break(a_end, b_start):
+    ends = f._sentence_ends
+    if ends is None:
+        ends = f.sentence_ends()
+    i = bisect_left(ends, a_end)
+    if i < len(ends) and ends[i] < b_start:  # a sentence ends between the spans
         return None
     return len(_WORD_START.findall(f.folded.text, a_end, b_start + 2))
 
@@ -156,7 +157,6 @@ class Tagger:
         )
         names = {context.name: i for i, context in enumerate(rules.contexts)}
         self._plans = [_plan(rule, names) for rule in rules.rules]
-        self._is_actor = [rule.kind == ACTOR for rule in rules.rules]
         # per context, the rules it vetoes anywhere (unless) or may veto nearby
         # (unless_near); the rules that need a context (only_with, only_near)
         self._vetoed_by: list[set[int]] = [set() for _ in rules.contexts]
@@ -175,15 +175,20 @@ class Tagger:
         self._always_checked = {r for r, p in enumerate(self._plans) if p.cased or p.only_near}
         self._with_except = {r for r, p in enumerate(self._plans) if p.has_except}
         self._strict_lang = {r for r, p in enumerate(self._plans) if p.strict_lang}
-        self._target = [rule.target for rule in rules.rules]
+        # per rule index, the actor or the category it tags ("" for the other kind)
+        self._actor_of = [r.target if r.kind == ACTOR else "" for r in rules.rules]
+        self._category_of = ["" if r.kind == ACTOR else r.target for r in rules.rules]
         self._info = [(rule.id, rule.kind, rule.target, rule.weight) for rule in rules.rules]
         self._requires_actor = [rule.requires_actor for rule in rules.rules]
-        self._cased: dict[tuple[int, int], re.Pattern[str]] = {}
+        # per cased term, the text it must show: the term itself, or a pattern when
+        # it has a wildcard
+        self._cased: dict[tuple[int, int], str | re.Pattern[str]] = {}
         for r, rule in enumerate(rules.rules):
             for t, term in enumerate(rule.terms):
                 if term.cased:
                     kept = normalise_keep_case(term.text).strip()
-                    self._cased[(r, t)] = re.compile(body_regex(kept))
+                    literal = "*" not in kept
+                    self._cased[(r, t)] = kept if literal else re.compile(body_regex(kept))
         order = sorted(range(len(rules.rules)), key=lambda r: rules.rules[r].id)
         self._rank = [0] * len(order)  # rule index -> place of its id in sorted order
         for place, r in enumerate(order):
@@ -229,33 +234,36 @@ class Tagger:
             decided = self._sort_rules(*key)
             if len(self._decided) < _DECIDED_MAX:
                 self._decided[key] = decided
-        dropped, checked = decided
+        skipped, checked = decided
         rank = self._rank
-        kept: list[_Kept] = []
-        for candidate in candidates:
-            f, start, end, r, _ = candidate
-            if r in dropped or (
-                r in checked
-                and not self._position_holds(candidate, fields, item_lang, excepts, contexts)
-            ):
-                continue
-            kept.append((f, start, -end, rank[r], r))
-        is_actor, target = self._is_actor, self._target
-        actors = {target[k[4]] for k in kept if is_actor[k[4]]}
+        kept: list[_Kept] = [
+            (f, start, -end, rank[r], r) for f, start, end, r, _ in candidates if r not in skipped
+        ]
+        for candidate in [c for c in candidates if c[3] in checked]:
+            if self._position_holds(candidate, fields, item_lang, excepts, contexts):
+                f, start, end, r, _ = candidate
+                kept.append((f, start, -end, rank[r], r))
+        actor_of = self._actor_of
+        actors = {actor_of[k[4]] for k in kept}
+        actors.discard("")
         if not actors:
             needs_actor = self._requires_actor
             kept = [k for k in kept if not needs_actor[k[4]]]
-        return Tagging(
-            actors=tuple(sorted(actors)),
-            categories=tuple(sorted({target[k[4]] for k in kept if not is_actor[k[4]]})),
-            matches=self._matches(fields, kept),
-            rules_version=self.rules.version,
+        category_of = self._category_of
+        categories = {category_of[k[4]] for k in kept}
+        categories.discard("")
+        return _new_tagging(
+            tuple(sorted(actors)),
+            tuple(sorted(categories)),
+            self._matches(fields, kept),
+            self.rules.version,
         )
 
     def _sort_rules(
         self, present: frozenset[int], excepted: frozenset[int], item_lang: str
     ) -> tuple[set[int], set[int]]:
-        """The rules this item vetoes as a whole, and those whose matches need checking.
+        """The rules whose matches are not kept as they stand (vetoed by this item as a
+        whole, or to be checked), and those whose matches need checking.
 
         ``present`` holds the contexts found in the item and ``excepted`` the
         rules with an except phrase found in it: sets built once per item, so
@@ -274,7 +282,7 @@ class Tagger:
         checked |= excepted & self._with_except
         if item_lang:
             checked |= self._strict_lang
-        return dropped, checked
+        return dropped | checked, checked - dropped
 
     def _position_holds(
         self,
@@ -307,7 +315,10 @@ class Tagger:
         surface = f.original[s:e]
         if not (surface.isascii() and surface.isalnum()):  # ASCII letters fold to themselves
             surface = normalise_keep_case(surface)
-        return self._cased[(r, t)].fullmatch(surface) is not None
+        expected = self._cased[(r, t)]
+        if isinstance(expected, str):
+            return surface == expected
+        return expected.fullmatch(surface) is not None
 
     def _matches(self, fields: tuple[_Field, _Field], kept: list[_Kept]) -> tuple[Match, ...]:
         """The outermost matches, offsets into the original text, by field, start, end, rule id.
@@ -317,21 +328,24 @@ class Tagger:
         end, a match is inside an earlier one of its rule exactly when that
         rule has already reached as far. That order is the output order but
         where one start has several ends, or offsets were mapped back to the
-        original text: then the matches sort once more.
+        original text: then the matches sort once more (without a map, field,
+        start, end and rule id are never all equal: two such matches would be
+        one rule's, nested).
         """
         kept.sort()
         reach: dict[int, int] = {}
         reach_get = reach.get
         title, summary = fields
         mapped = title.folded.origin is not None or summary.folded.origin is not None
-        resort = mapped
+        resort = False
         info = self._info
         title_factor, decay = self._title_factor, self._decay
         title_text, summary_text = title.original, summary.original
         ends: list[int] | None = None  # where the summary's sentences end, once needed
-        new, setattr_ = _object_new, _object_setattr
+        new = _tuple_new
         out: list[Match] = []
-        order: list[tuple[int, int, int, int, int]] = []  # the output order of each match
+        # with a map, the output order of each match (its folded start breaks ties)
+        order: list[tuple[int, int, int, int, int]] = []
         last_field = last_start = -1
         for f, start, neg_end, place, r in kept:
             key = r + r + f
@@ -356,45 +370,46 @@ class Tagger:
                         ends = summary.sentence_ends()
                     factor = 1.0 / (1.0 + decay * bisect_left(ends, hit_start))
                 name, original = "summary", summary_text
-            match = new(Match)
-            # _new_match inlined: the hottest allocation of tagging
-            setattr_(
-                match,
-                "__dict__",
-                {
-                    "rule": rule_id,
-                    "kind": kind,
-                    "target": target,
-                    "field": name,
-                    "start": start,
-                    "end": end,
-                    "text": original[start:end],
-                    "weight": weight,
-                    "factor": factor,
-                },
+            match = new(
+                Match,
+                (rule_id, kind, target, name, start, end, original[start:end], weight, factor),
             )
             out.append(match)
-            order.append((f, start, end, place, hit_start))
-        if resort:
+            if mapped:
+                order.append((f, start, end, place, hit_start))
+        if mapped:
             out = [out[k] for k in sorted(range(len(out)), key=order.__getitem__)]
+        elif resort:
+            out.sort(key=_output_order)
         return tuple(out)
 
 
-def _new_match(values: dict[str, object]) -> Match:
-    """A ``Match`` built without its frozen ``__init__``, which costs a microsecond
-    a match (one ``object.__setattr__`` per field): a tenth of the time of a
-    tagged item. ``values`` must name every field; tests/test_tagging_scoring.py
-    checks the result equals ``Match(**values)``.
-    """
-    match = _object_new(Match)
-    _object_setattr(match, "__dict__", values)
-    return match
+_tuple_new = tuple.__new__  # builds a Match from its fields in order, without __new__'s call
+
+
+def _new_tagging(
+    actors: tuple[str, ...], categories: tuple[str, ...], matches: tuple[Match, ...], version: str
+) -> Tagging:
+    """``Tagging(actors, categories, matches, version)`` without the frozen ``__init__``
+    (one ``object.__setattr__`` per field, a microsecond an item); tests check both are
+    equal."""
+    tagging = _object_new(Tagging)
+    _object_setattr(
+        tagging,
+        "__dict__",
+        {"actors": actors, "categories": categories, "matches": matches, "rules_version": version},
+    )
+    return tagging
 
 
 _object_new = object.__new__
 _object_setattr = object.__setattr__
-if hasattr(Match, "__slots__") or hasattr(Match, "__post_init__"):  # pragma: no cover
-    raise ImportError("model.Match changed shape: rebuild tagging.tagger._new_match")
+if hasattr(Tagging, "__slots__") or hasattr(Tagging, "__post_init__"):  # pragma: no cover
+    raise ImportError("model.Tagging changed shape: rebuild tagging.tagger._new_tagging")
+
+
+def _output_order(m: Match) -> tuple[bool, int, int, str]:
+    return (m.field != "title", m.start, m.end, m.rule)
 
 
 def _near(
@@ -404,13 +419,33 @@ def _near(
     within: int,
     contexts: list[Find],
 ) -> bool:
-    """True when a term of a ``wanted`` context is within ``within`` words, same sentence."""
+    """True when a term of a ``wanted`` context is within ``within`` words, same sentence.
+
+    Only the nearest such term on each side can be the one: a term ending
+    later (before the match) or starting earlier (after it) has a subset of
+    the words and sentence ends in between, so the words are counted twice
+    at most, however many terms the context has in the field.
+    """
     f_index, start, end, _, _ = candidate
-    f = fields[f_index]
+    before: tuple[int, int] | None = None  # the nearest wanted term ending before the match
+    after: tuple[int, int] | None = None  # and the nearest starting after it
     for c_field, c_start, c_end, c, _ in contexts:
         if c_field != f_index or c not in wanted:
             continue
-        distance = _distance(f, start, end, c_start, c_end)
-        if distance is not None and distance <= within:
-            return True
+        if c_start < start:
+            if start < c_end:
+                return True  # overlapping: 0 words
+            if before is None or c_end > before[1]:
+                before = (c_start, c_end)
+        else:
+            if c_start < end:
+                return True
+            if after is None or c_start < after[0]:
+                after = (c_start, c_end)
+    f = fields[f_index]
+    for nearest in (before, after):
+        if nearest is not None:
+            distance = _distance(f, start, end, *nearest)
+            if distance is not None and distance <= within:
+                return True
     return False

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _DROPPED_CATEGORIES = frozenset({"Mn", "Me", "Cf"})
 _APOSTROPHES = "'’‘ʼʻ`´′ʹ"
@@ -98,9 +98,12 @@ _FOLD = _FoldTable(casefold=True)
 _FOLD_KEEP_CASE = _FoldTable(casefold=False)
 
 
-@dataclass(frozen=True, slots=True)
-class NormalisedText:
-    """Folded text and, for each of its characters, the index it came from."""
+class NormalisedText(NamedTuple):
+    """Folded text and, for each of its characters, the index it came from.
+
+    A named tuple: two are built for every item tagged, and a tuple is built
+    in a fifth of the time of a frozen dataclass.
+    """
 
     text: str
     source_length: int

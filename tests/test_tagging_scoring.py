@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from model import Match, RulesError
+from model import Match, RulesError, Tagging
 from tagging import Tagger, load_rules, parse_rules
 from tagging.evaluation import load_labelled
 from tagging.reference import RegexMatcher
-from tagging.tagger import _new_match
+from tagging.tagger import _new_tagging
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,20 +90,9 @@ def test_scoring_errors(scoring: str, line: int, reason: str) -> None:
     assert any(text.startswith(where) and reason in text for text in lines), lines
 
 
-def test_fast_match_equals_a_built_match() -> None:
-    values: dict[str, object] = {
-        "rule": "a.b",
-        "kind": "category",
-        "target": "a",
-        "field": "summary",
-        "start": 3,
-        "end": 9,
-        "text": "attack",
-        "weight": 10.0,
-        "factor": 0.5,
-    }
-    fast = _new_match(values)
-    built = Match(
+def test_fast_tagging_equals_a_built_tagging() -> None:
+    match = Match("a.b", "category", "a", "summary", 3, 9, "attack", 10.0, 0.5)
+    assert match == Match(
         rule="a.b",
         kind="category",
         target="a",
@@ -114,10 +103,30 @@ def test_fast_match_equals_a_built_match() -> None:
         weight=10.0,
         factor=0.5,
     )
+    assert match.score == 5.0
+    fast = _new_tagging(("morocco",), ("a",), (match,), "v1")
+    built = Tagging(actors=("morocco",), categories=("a",), matches=(match,), rules_version="v1")
     assert fast == built
     assert hash(fast) == hash(built)
     assert repr(fast) == repr(built)
-    assert set(values) == set(Match.__dataclass_fields__)
+
+
+def test_tagger_builds_matches_field_by_field() -> None:
+    """The tagger builds ``Match`` tuples positionally: the field order must be the model's."""
+    tagging = Tagger(load_rules(ROOT / "seeds" / "rules.yaml")).tag("Algeria accuses Morocco", "")
+    accuse = next(m for m in tagging.matches if m.target == "accusation_threat")
+    assert accuse._asdict() == {
+        "rule": "accusation_threat.accuse",
+        "kind": "category",
+        "target": "accusation_threat",
+        "field": "title",
+        "start": 8,
+        "end": 15,
+        "text": "accuses",
+        "weight": 5.0,
+        "factor": accuse.factor,
+    }
+    assert accuse.factor > 1.0  # a headline match weighs more
 
 
 def test_fast_tagger_equals_the_one_regex_per_term_tagger() -> None:
