@@ -43,8 +43,8 @@ from typing import Any
 
 import sqlite_utils
 
-from storage.db import from_iso, to_iso, transaction
-from storage.stories import STORY_WINDOW, StoryCandidate, cluster_stories
+from storage.db import to_iso, transaction
+from storage.stories import cluster_pending
 
 UNITS = ("item", "story")
 CHUNK_DAYS = 31  # dirty days recomputed per query: bounds memory on a full rebuild
@@ -225,56 +225,22 @@ def list_facts(
     return [merge_story(members, story) for story, members in groups.items()]
 
 
-CLUSTER_CHUNK = timedelta(days=7)  # pending items clustered per pass: bounds memory
-
-
-def _candidates(rows: Iterable[Sequence[Any]]) -> list[StoryCandidate]:
-    return [StoryCandidate(r[0], from_iso(r[1]), r[2], r[3]) for r in rows]
-
-
 def _cluster_pending(db: sqlite_utils.Database) -> int:
-    """Put every pending item into a story, a week of items at a time; return how many."""
-    first, last = db.conn.execute(
-        "SELECT min(i.published), max(i.published) FROM agg_pending p "
-        "JOIN items i ON i.id = p.item_id"
-    ).fetchone()
+    """Put every pending item into a story (``storage.stories.cluster_pending``, a chunk
+    of items at a time), marking the days of the stories that grew; return how many."""
     clustered = 0
-    start = from_iso(first) if first else None
-    while start is not None and to_iso(start) <= last:
-        end = start + CLUSTER_CHUNK
-        pending = db.conn.execute(
-            """SELECT i.id, i.published, i.title, i.summary FROM items i
-               WHERE i.published >= ? AND i.published < ?
-               AND i.id IN (SELECT item_id FROM agg_pending)""",
-            [to_iso(start), to_iso(end)],
-        ).fetchall()
-        if pending:
-            known = db.conn.execute(
-                """SELECT i.id, i.published, i.title, i.summary, si.story_id FROM items i
-                   JOIN story_items si ON si.item_id = i.id
-                   WHERE i.published >= ? AND i.published <= ?""",
-                [to_iso(start - STORY_WINDOW), to_iso(end + STORY_WINDOW)],
-            ).fetchall()
-            assignments = cluster_stories(
-                _candidates(pending),
-                [(c, r[4]) for c, r in zip(_candidates(known), known, strict=True)],
+    for assignments in cluster_pending(db):
+        clustered += len(assignments)
+        # every day holding a member of a changed story must be recomputed
+        stories = sorted(set(assignments.values()) - set(assignments))
+        for chunk in _chunks(stories, 500):
+            marks = ", ".join("?" for _ in chunk)
+            db.execute(
+                f"""INSERT OR IGNORE INTO agg_dirty (day)
+                    SELECT DISTINCT substr(i.published, 1, 10) FROM story_items si
+                    JOIN items i ON i.id = si.item_id WHERE si.story_id IN ({marks})""",
+                chunk,
             )
-            db.conn.executemany(
-                "INSERT OR REPLACE INTO story_items (item_id, story_id) VALUES (?, ?)",
-                list(assignments.items()),
-            )
-            clustered += len(assignments)
-            # every day holding a member of a changed story must be recomputed
-            stories = sorted(set(assignments.values()) - set(assignments))
-            for chunk in _chunks(stories, 500):
-                marks = ", ".join("?" for _ in chunk)
-                db.execute(
-                    f"""INSERT OR IGNORE INTO agg_dirty (day)
-                        SELECT DISTINCT substr(i.published, 1, 10) FROM story_items si
-                        JOIN items i ON i.id = si.item_id WHERE si.story_id IN ({marks})""",
-                    chunk,
-                )
-        start = end
     db.execute("DELETE FROM agg_pending")
     return clustered
 

@@ -33,6 +33,10 @@ Tables:
   ``agg_daily`` (per ``unit`` item/story, ``kind``, ``key`` and ``day``:
   count, escalation and de-escalation sums) and ``agg_state`` (one row;
   ``version`` grows whenever the aggregates change: the dashboard's cache key).
+- ``story_signatures`` (each clustered item's MinHash signature, dropped by
+  triggers when its text changes or it is deleted) and ``story_bands`` (the
+  signature's LSH band keys, each pointing at a signature row; rows left by
+  a dropped signature point nowhere): see ``storage.stories``.
 """
 
 from __future__ import annotations
@@ -316,12 +320,37 @@ def _dashboard_indexes(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_items_lang ON items(lang, published)")
 
 
+def _story_signatures(db: sqlite_utils.Database) -> None:
+    """Signatures and band keys of clustered items, so that clustering reads only the
+    neighbours of what is pending. Items clustered before get theirs when a refresh
+    may meet them (``storage.stories``), not here: this migration stays instant."""
+    for sql in (
+        """CREATE TABLE story_signatures (id INTEGER PRIMARY KEY, item_id TEXT NOT NULL UNIQUE,
+               published TEXT NOT NULL, signature BLOB NOT NULL)""",
+        """CREATE TABLE story_bands (key INTEGER NOT NULL, signature INTEGER NOT NULL,
+               PRIMARY KEY (key, signature)) WITHOUT ROWID""",
+        """CREATE TRIGGER story_signatures_au AFTER UPDATE OF title, summary ON items
+           WHEN old.title IS NOT new.title OR old.summary IS NOT new.summary BEGIN
+               DELETE FROM story_signatures WHERE item_id = new.id;
+           END""",
+        """CREATE TRIGGER story_signatures_au_published AFTER UPDATE OF published ON items
+           BEGIN
+               UPDATE story_signatures SET published = new.published WHERE item_id = new.id;
+           END""",
+        """CREATE TRIGGER story_signatures_ad AFTER DELETE ON items BEGIN
+               DELETE FROM story_signatures WHERE item_id = old.id;
+           END""",
+    ):
+        db.execute(sql)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1,
     _aggregates,
     _alerts,
     _item_revisions,
     _dashboard_indexes,
+    _story_signatures,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

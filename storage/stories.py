@@ -5,7 +5,7 @@ the story's first item (so stories never chain on for days) and its text are nea
 Jaccard similarity of their word shingles (title plus the first
 ``LEAD_WORDS`` words of the summary, case- and accent-folded, word pairs)
 with one of the story's items is at least ``THRESHOLD``. Finding candidates uses MinHash LSH
-(datasketch) so the cost per new item does not grow with the database; the
+so the cost per new item does not grow with the database; the
 MinHash estimate of the Jaccard similarity then decides.
 
 Why these numbers: outlets republishing a wire story rewrite a headline
@@ -17,25 +17,74 @@ merging a recurring daily statement ("Israeli strike in Gaza, <date>") into
 one story.
 
 An item joins the story of its most similar earlier-clustered neighbour;
-with none it starts its own story (whose id is the item's id).
+with none it starts its own story (whose id is the item's id). Precisely:
+
+- pending items are clustered one at a time in (published, id) order, each
+  against every item clustered before it (by earlier refreshes or earlier
+  in this one);
+- its candidates are the items sharing at least one band of the signature
+  with it (LSH: ``BANDS`` bands of ``ROWS`` values, the layout datasketch's
+  ``MinHashLSH`` picks for this threshold and ``NUM_PERM``); the similarity
+  is the share of equal values of the two signatures (datasketch's
+  ``MinHash.jaccard``; signatures are datasketch's MinHash, seed ``SEED``,
+  computed here with numpy);
+- a candidate counts when that similarity is at least ``THRESHOLD`` and its
+  story's first item is within ``STORY_WINDOW`` of the item; "first item" as
+  the refresh began: the earliest of the story's items clustered before this
+  refresh, or for a story begun in this refresh, the item that began it (a
+  late item that joins a story before its first item moves the start from
+  the next refresh on);
+- the most similar counting candidate wins; on equal similarity the one
+  published first, then the lowest item id.
+
+Storage: every clustered item's signature (``story_signatures``: ``NUM_PERM``
+32-bit values, little-endian) and its band keys (``story_bands``: a 64-bit hash
+of the band's number and values; a collision only adds a candidate, which the
+band comparison of the two signatures then drops) are kept, so a refresh
+reads only the earlier items that share a band with its pending items,
+``CHUNK_ITEMS`` pending items at a time: its memory follows the chunk, not the
+database or the number of items pending. An item clustered before
+signatures were stored, or whose text changed since (a trigger drops its
+signature), gets one computed by the next refresh that may meet it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from itertools import pairwise
+from typing import TYPE_CHECKING, Any
 
-from datasketch import MinHash, MinHashLSH  # type: ignore[import-untyped]
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 STORY_WINDOW = timedelta(days=1)
 THRESHOLD = 0.5
 LEAD_WORDS = 40
 NUM_PERM = 64
+SEED = 7
+BANDS, ROWS = 14, 4  # MinHashLSH(threshold=0.5, num_perm=64).b, .r (a test checks)
+CHUNK_ITEMS = 5000  # pending items clustered per step: bounds memory
+SIGNATURE_BYTES = NUM_PERM * 4
 _WORD = re.compile(r"\w+")
+# equal values two signatures need, compared as datasketch does (a float share)
+_SIMILAR = min(n for n in range(NUM_PERM + 1) if n / NUM_PERM >= THRESHOLD)
+_MICROSECOND = timedelta(microseconds=1)
+_WINDOW = STORY_WINDOW // _MICROSECOND
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SIGN_BATCH = 256  # items whose shingles are permuted at once (64 values per shingle)
+
+Signatures = npt.NDArray[np.uint32]
+Keys = npt.NDArray[np.int64]
+Rows = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -58,47 +107,454 @@ def shingles(title: str, summary: str) -> set[str]:
     return {f"{a} {b}" for a, b in pairwise(words)}
 
 
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=7)
-_PERMUTATIONS, _SCHEME = _TEMPLATE.permutations, _TEMPLATE.scheme  # drawn once, shared
-_LAYOUT = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
-_LSH_PARAMS = (_LAYOUT.b, _LAYOUT.r)  # the band layout is found by integration: once only
+def _permutations() -> tuple[Signatures, Signatures]:
+    """datasketch's ``MinHash(num_perm=NUM_PERM, seed=SEED)`` permutations (scheme affine32)."""
+    gen = np.random.RandomState(SEED)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
 
 
-def minhash_of(candidate: StoryCandidate) -> MinHash:
-    signature = MinHash(num_perm=NUM_PERM, seed=7, permutations=_PERMUTATIONS, scheme=_SCHEME)
-    signature.update_batch([s.encode() for s in shingles(candidate.title, candidate.summary)])
-    return signature
+_A, _B = _permutations()
+
+
+@lru_cache(maxsize=1 << 15)  # word pairs repeat ("of the"): a hit is 10 times cheaper
+def _hash_shingle(shingle: str) -> bytes:
+    """datasketch's ``sha1_hash32`` of the encoded shingle, as 4 little-endian bytes."""
+    return hashlib.sha1(shingle.encode()).digest()[:4]
+
+
+def _fmix32(h: Signatures) -> Signatures:
+    """MurmurHash3's finalizer, which datasketch applies to each shingle's hash first."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def sign_texts(texts: Sequence[tuple[str, str]]) -> Signatures:
+    """The MinHash signature of each (title, summary), one row of ``NUM_PERM`` values each:
+    the same values as datasketch's ``MinHash.update_batch`` of the encoded shingles."""
+    out = np.full((len(texts), NUM_PERM), np.iinfo(np.uint32).max, dtype=np.uint32)
+    for first in range(0, len(texts), _SIGN_BATCH):
+        digests: list[bytes] = []
+        rows: list[int] = []
+        starts: list[int] = []
+        for row, (title, summary) in enumerate(texts[first : first + _SIGN_BATCH], first):
+            grams = shingles(title, summary)
+            if grams:  # an empty text keeps the initial values, as in datasketch
+                rows.append(row)
+                starts.append(len(digests))
+                digests += map(_hash_shingle, grams)
+        if rows:
+            hashed = _fmix32(np.frombuffer(b"".join(digests), dtype="<u4").astype(np.uint32))
+            permuted = hashed[:, None] * _A + _B
+            out[rows] = np.minimum.reduceat(permuted, starts, axis=0)
+    return out
+
+
+_KEY_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], np.uint64)
+
+
+def band_keys(signatures: Signatures) -> Keys:
+    """Each signature's ``BANDS`` band keys: a 64-bit hash of (band number, its values);
+    equal bands give equal keys (and different ones almost never do)."""
+    bands = signatures[:, : BANDS * ROWS].reshape(-1, BANDS, ROWS).astype(np.uint64)
+    high = (bands[:, :, 0] << np.uint64(32)) | bands[:, :, 1]
+    low = (bands[:, :, 2] << np.uint64(32)) | bands[:, :, 3]
+    number = np.arange(BANDS, dtype=np.uint64)
+    mixed = high * _KEY_MIX[0] + low * _KEY_MIX[1] + number * _KEY_MIX[2]
+    mixed ^= mixed >> np.uint64(29)
+    keys: Keys = mixed.view(np.int64)
+    return keys
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+StartsOf = Callable[[Collection[str]], dict[str, int]]
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """A block of items clustered before: ids, published (microseconds), stories,
+    signatures, one row each."""
+
+    ids: Sequence[str]
+    published: Sequence[int]
+    stories: Sequence[str]
+    signatures: Signatures
+
+
+_PAIRS = 1 << 16  # (item, neighbour) pairs matched at once: bounds memory
+_EQUAL_ROWS = 1 << 13  # pairs whose signatures are compared at once (64 bytes each)
+
+
+def _shared_keys(query: Keys, keys: Keys) -> Iterator[tuple[Rows, Rows]]:
+    """(query row, row of ``keys``) for every pair of rows sharing a band key (once per
+    band shared: repeats cost less than removing them), in batches of about ``_PAIRS``
+    (a row sharing a common band with many comes in a batch of its own)."""
+    if not len(query) or not len(keys):
+        return
+    orders = [np.argsort(keys[:, band], kind="stable") for band in range(BANDS)]
+    columns = [keys[order, band] for band, order in enumerate(orders)]
+    lows = np.stack(
+        [np.searchsorted(c, query[:, b], "left") for b, c in enumerate(columns)], axis=1
+    )
+    highs = np.stack(
+        [np.searchsorted(c, query[:, b], "right") for b, c in enumerate(columns)], axis=1
+    )
+    counts = highs - lows
+    totals = np.cumsum(counts.sum(axis=1))
+    first = 0
+    while first < len(query):
+        base = int(totals[first - 1]) if first else 0
+        last = max(first + 1, int(np.searchsorted(totals, base + _PAIRS, "right")))
+        rows_q: list[Rows] = []
+        rows_k: list[Rows] = []
+        for band in range(BANDS):
+            low, count = lows[first:last, band], counts[first:last, band]
+            total = int(count.sum())
+            if not total:
+                continue
+            offsets = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
+            rows_q.append(np.repeat(np.arange(first, last), count))
+            rows_k.append(orders[band][np.repeat(low, count) + offsets])
+        if rows_q:  # a pair sharing several bands comes several times
+            yield np.concatenate(rows_q), np.concatenate(rows_k)
+        first = last
+
+
+def _similar_pairs(
+    query: Signatures, query_keys: Keys, signatures: Signatures, keys: Keys, earlier: bool = False
+) -> Iterator[tuple[Rows, Rows, Rows]]:
+    """(query row, row, equal values) of the pairs sharing a band (a key shared by chance
+    is no shared band) whose similarity reaches ``THRESHOLD``; ``earlier``: only those
+    whose row comes before the query row (``query`` and ``signatures`` are the same)."""
+    for pairs_q, pairs_k in _shared_keys(query_keys, keys):
+        if earlier:
+            before = pairs_k < pairs_q
+            pairs_q, pairs_k = pairs_q[before], pairs_k[before]
+        for first in range(0, len(pairs_q), _EQUAL_ROWS):
+            rows_q = pairs_q[first : first + _EQUAL_ROWS]
+            rows_k = pairs_k[first : first + _EQUAL_ROWS]
+            equal = query[rows_q] == signatures[rows_k]
+            similar = np.count_nonzero(equal, axis=1)
+            keep = similar >= _SIMILAR
+            banded = equal[keep, : BANDS * ROWS].reshape(-1, BANDS, ROWS)
+            shared = banded.all(axis=2).any(axis=1)
+            yield rows_q[keep][shared], rows_k[keep][shared], similar[keep][shared]
+
+
+def _assign(
+    ids: Sequence[str],
+    published: Sequence[int],
+    signatures: Signatures,
+    known: Iterable[Neighbours],
+    starts_of: StartsOf,
+) -> dict[str, str]:
+    """Story id of each pending item (given in (published, id) order, ids distinct and
+    none among the ``known`` items): the rule of the module docstring. ``starts_of``
+    gives the first item of the known stories it is asked about."""
+    keys = band_keys(signatures)
+    # 1. similar pairs, which do not depend on the stories joined: first with the known
+    # items, block by block (only those similar to a pending item are kept), then
+    # with the earlier pending items
+    pair_item: list[Rows] = []
+    pair_row: list[Rows] = []
+    pair_similar: list[Rows] = []
+    row_ids: list[str] = []
+    row_published: list[int] = []
+    row_stories: list[str] = []
+    for block in known:
+        block_keys = band_keys(block.signatures)
+        found = list(_similar_pairs(signatures, keys, block.signatures, block_keys))
+        rows = np.unique(np.concatenate([r for _, r, _ in found])) if found else _NO_ROWS
+        for items, block_rows, similar in found:
+            pair_item.append(items)
+            pair_row.append(np.searchsorted(rows, block_rows) + len(row_ids))
+            pair_similar.append(similar)
+        for row in rows.tolist():
+            row_ids.append(block.ids[row])
+            row_published.append(block.published[row])
+            row_stories.append(block.stories[row])
+    first = len(row_ids)
+    for items, rows, similar in _similar_pairs(signatures, keys, signatures, keys, True):
+        pair_item.append(items)
+        pair_row.append(rows + first)
+        pair_similar.append(similar)
+    row_ids += ids
+    row_published += published
+    # 2. the starts of the stories they may join (or that are named like a pending item)
+    starts_known = starts_of(set(row_stories) | set(ids))
+    names = list(starts_known)
+    number = {name: n for n, name in enumerate(names)}
+    starts = np.zeros(len(names) + len(ids), dtype=np.int64)
+    starts[: len(names)] = list(starts_known.values())
+    row_story = np.full(len(row_ids), -1, dtype=np.int64)
+    row_story[:first] = [number[story] for story in row_stories]
+    published_of = np.array(row_published, dtype=np.int64)
+    # 3. in order, each item joins its best candidate's story or begins its own
+    items = np.concatenate([_NO_ROWS, *pair_item])
+    order = np.argsort(items, kind="stable")
+    items = items[order]
+    candidates = np.concatenate([_NO_ROWS, *pair_row])[order]
+    similar = np.concatenate([_NO_ROWS, *pair_similar])[order]
+    bounds = np.searchsorted(items, np.arange(len(ids) + 1)).tolist()
+    assigned: dict[str, str] = {}
+    for n, item in enumerate(ids):
+        row, low, high = first + n, bounds[n], bounds[n + 1]
+        best = None
+        if high > low:
+            near = candidates[low:high]
+            best = _best_row(
+                row, near, similar[low:high], published_of, row_ids, starts[row_story[near]]
+            )
+        if best is not None:
+            story = int(row_story[best])
+        else:
+            story = number.setdefault(item, len(names))
+            if story == len(names):
+                names.append(item)
+                starts[story] = published[n]
+        row_story[row] = story
+        assigned[item] = names[story]
+    return assigned
+
+
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+
+
+def _best_row(
+    row: int,
+    candidates: Rows,
+    similar: Rows,
+    row_published: Rows,
+    row_ids: list[str],
+    starts: Rows,
+) -> int | None:
+    """The candidate ``row`` joins: the most similar whose story began near enough, on a
+    tie the one published first, then the lowest id; None if none counts."""
+    near = np.abs(starts - row_published[row]) <= _WINDOW
+    if not near.any():
+        return None
+    candidates, similar = candidates[near], similar[near]
+    top = candidates[similar == similar.max()].tolist()
+    return int(min(top, key=lambda r: (int(row_published[r]), row_ids[r])))
 
 
 def cluster_stories(
     pending: Sequence[StoryCandidate], known: Sequence[tuple[StoryCandidate, str]]
 ) -> dict[str, str]:
     """Story id for each pending item (in published order), given already-clustered
-    ``known`` items and their story ids."""
-    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, params=_LSH_PARAMS)
-    info: dict[str, tuple[MinHash, str]] = {}
-    story_start: dict[str, datetime] = {}
+    ``known`` items and their story ids: all in memory (``cluster_pending`` is the
+    database's way)."""
+    starts: dict[str, int] = {}
     for candidate, story in known:
-        signature = minhash_of(candidate)
-        info[candidate.id] = (signature, story)
-        story_start[story] = min(story_start.get(story, candidate.published), candidate.published)
-        lsh.insert(candidate.id, signature)
-    assigned: dict[str, str] = {}
+        when = _micros(candidate.published)
+        starts[story] = min(starts.get(story, when), when)
+    block = Neighbours(
+        [c.id for c, _ in known],
+        [_micros(c.published) for c, _ in known],
+        [story for _, story in known],
+        sign_texts([(c.title, c.summary) for c, _ in known]),
+    )
+    seen = set(block.ids)
+    ordered = []
     for candidate in sorted(pending, key=lambda c: (c.published, c.id)):
-        if candidate.id in info:
-            continue
-        signature = minhash_of(candidate)
-        best: tuple[float, str] | None = None
-        for other in lsh.query(signature):
-            other_signature, story = info[other]
-            if abs(story_start[story] - candidate.published) > STORY_WINDOW:
-                continue
-            similarity = signature.jaccard(other_signature)
-            if similarity >= THRESHOLD and (best is None or similarity > best[0]):
-                best = (similarity, story)
-        story = best[1] if best else candidate.id
-        assigned[candidate.id] = story
-        info[candidate.id] = (signature, story)
-        story_start.setdefault(story, candidate.published)
-        lsh.insert(candidate.id, signature)
+        if candidate.id not in seen:  # already clustered: keeps its story
+            seen.add(candidate.id)
+            ordered.append(candidate)
+    return _assign(
+        [c.id for c in ordered],
+        [_micros(c.published) for c in ordered],
+        sign_texts([(c.title, c.summary) for c in ordered]),
+        [block],
+        lambda stories: {s: starts[s] for s in stories if s in starts},
+    )
+
+
+# ---- in the database -----------------------------------------------------------------
+
+
+def _parse_micros(text: str) -> int:
+    return _micros(datetime.fromisoformat(text))
+
+
+def _iso_before(text: str, delta: timedelta) -> str:
+    return (datetime.fromisoformat(text) - delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def cluster_pending(db: sqlite_utils.Database) -> Iterator[dict[str, str]]:
+    """Put every pending item (``agg_pending``, not clustered yet) into a story,
+    ``CHUNK_ITEMS`` at a time in (published, id) order; each chunk's ``story_items``
+    rows and signatures are written before its assignments (item -> story) are yielded.
+    Call inside a write transaction."""
+    conn = db.conn
+    for sql in (
+        """CREATE TEMP TABLE IF NOT EXISTS story_queue (published TEXT NOT NULL,
+               item_id TEXT NOT NULL, PRIMARY KEY (published, item_id)) WITHOUT ROWID""",
+        "CREATE TEMP TABLE IF NOT EXISTS story_probe (key INTEGER PRIMARY KEY)",
+        "CREATE TEMP TABLE IF NOT EXISTS story_near (id INTEGER PRIMARY KEY)",
+        "DELETE FROM temp.story_queue",
+    ):
+        conn.execute(sql)
+    conn.execute(
+        """INSERT INTO temp.story_queue (published, item_id)
+           SELECT i.published, i.id FROM agg_pending p JOIN items i ON i.id = p.item_id
+           WHERE NOT EXISTS (SELECT 1 FROM story_items si WHERE si.item_id = p.item_id)"""
+    )
+    first = conn.execute("SELECT min(published) FROM temp.story_queue").fetchone()[0]
+    if first is None:
+        return
+    # no item published earlier than this can be a candidate (see _load_neighbours)
+    _sign_clustered(db, _iso_before(first, 2 * STORY_WINDOW))
+    after = ("", "")
+    while True:
+        chunk = conn.execute(
+            """SELECT q.item_id, q.published, i.title, i.summary FROM temp.story_queue q
+               JOIN items i ON i.id = q.item_id WHERE (q.published, q.item_id) > (?, ?)
+               ORDER BY q.published, q.item_id LIMIT ?""",
+            [*after, CHUNK_ITEMS],
+        ).fetchall()
+        if not chunk:
+            break
+        after = (chunk[-1][1], chunk[-1][0])
+        yield _cluster_chunk(db, chunk)
+    conn.execute("DELETE FROM temp.story_queue")
+
+
+def _cluster_chunk(db: sqlite_utils.Database, chunk: Sequence[Sequence[Any]]) -> dict[str, str]:
+    ids = [row[0] for row in chunk]
+    signatures = sign_texts([(row[2], row[3]) for row in chunk])
+    keys = band_keys(signatures)
+    assigned = _assign(
+        ids,
+        [_parse_micros(row[1]) for row in chunk],
+        signatures,
+        _neighbours(db, keys, _iso_before(chunk[0][1], 2 * STORY_WINDOW)),
+        lambda stories: _story_starts(db, sorted(stories)),
+    )
+    _store_signatures(db, ids, [row[1] for row in chunk], signatures, keys)
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO story_items (item_id, story_id) VALUES (?, ?)",
+        list(assigned.items()),
+    )
     return assigned
+
+
+_BLOCK_ROWS = 4096  # neighbours read at once
+
+
+def _neighbours(db: sqlite_utils.Database, keys: Keys, since: str) -> Iterator[Neighbours]:
+    """The clustered items sharing a band key with ``keys``, ``_BLOCK_ROWS`` at a time.
+
+    Only items published at ``since`` (the chunk's first item less twice the window)
+    or later: a candidate's story began within the window of the pending item, and
+    every item of a story was published no earlier than a window before its start
+    (its start as the item joined, which only moves earlier)."""
+    conn = db.conn
+    conn.execute("DELETE FROM temp.story_probe")
+    conn.execute("DELETE FROM temp.story_near")
+    conn.executemany(
+        "INSERT INTO temp.story_probe (key) VALUES (?)", [(k,) for k in np.unique(keys).tolist()]
+    )
+    conn.execute(
+        """INSERT INTO temp.story_near (id) SELECT DISTINCT b.signature
+           FROM temp.story_probe p JOIN story_bands b ON b.key = p.key"""
+    )
+    cursor = conn.execute(
+        """SELECT s.item_id, s.published, si.story_id, s.signature
+           FROM temp.story_near n JOIN story_signatures s ON s.id = n.id
+           JOIN story_items si ON si.item_id = s.item_id
+           WHERE s.published >= ? AND length(s.signature) = ?""",
+        [since, SIGNATURE_BYTES],
+    )
+    while rows := cursor.fetchmany(_BLOCK_ROWS):
+        blob = b"".join(row[3] for row in rows)
+        yield Neighbours(
+            [row[0] for row in rows],
+            [_parse_micros(row[1]) for row in rows],
+            [row[2] for row in rows],
+            np.frombuffer(blob, dtype="<u4").astype(np.uint32).reshape(len(rows), NUM_PERM),
+        )
+
+
+def _story_starts(db: sqlite_utils.Database, stories: Sequence[str]) -> dict[str, int]:
+    """Each story's first item as the refresh began: its earliest item not pending in
+    this refresh, or (a story begun in it) its earliest item."""
+    starts: dict[str, int] = {}
+    for first in range(0, len(stories), 500):
+        batch = stories[first : first + 500]
+        marks = ", ".join("?" for _ in batch)
+        for story, start in db.conn.execute(
+            f"""SELECT si.story_id,
+                       coalesce(min(CASE WHEN q.item_id IS NULL THEN i.published END),
+                                min(i.published))
+                FROM story_items si JOIN items i ON i.id = si.item_id
+                LEFT JOIN temp.story_queue q
+                     ON q.published = i.published AND q.item_id = si.item_id
+                WHERE si.story_id IN ({marks}) GROUP BY si.story_id""",
+            batch,
+        ):
+            starts[story] = _parse_micros(start)
+    return starts
+
+
+def _store_signatures(
+    db: sqlite_utils.Database,
+    ids: Sequence[str],
+    published: Sequence[str],
+    signatures: Signatures,
+    keys: Keys,
+) -> None:
+    """Write (or replace) these items' signatures and their band keys."""
+    conn = db.conn
+    first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM story_signatures").fetchone()[0]
+    blobs = signatures.astype("<u4")
+    conn.executemany(
+        """INSERT OR REPLACE INTO story_signatures (id, item_id, published, signature)
+           VALUES (?, ?, ?, ?)""",
+        [(first + n, item, published[n], blobs[n].tobytes()) for n, item in enumerate(ids)],
+    )
+    flat = keys.ravel()
+    order = np.argsort(flat, kind="stable")  # in key order: each insert lands by the last
+    owners = np.repeat(np.arange(first, first + len(ids)), BANDS)[order]
+    conn.executemany(
+        "INSERT OR IGNORE INTO story_bands (key, signature) VALUES (?, ?)",
+        zip(flat[order].tolist(), owners.tolist(), strict=True),
+    )
+
+
+def _sign_clustered(db: sqlite_utils.Database, since: str) -> None:
+    """Compute and store the signatures that clustered items published at ``since`` or
+    later lack (clustered before signatures were kept, text changed, row damaged)."""
+    conn = db.conn
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS story_unsigned (item_id TEXT NOT NULL)")
+    conn.execute("DELETE FROM temp.story_unsigned")
+    conn.execute(
+        """INSERT INTO temp.story_unsigned (item_id)
+           SELECT i.id FROM items i JOIN story_items si ON si.item_id = i.id
+           WHERE i.published >= ? AND NOT EXISTS (SELECT 1 FROM story_signatures s
+                 WHERE s.item_id = i.id AND s.published = i.published
+                 AND length(s.signature) = ?)""",
+        [since, SIGNATURE_BYTES],
+    )
+    after = 0
+    while True:
+        rows = conn.execute(
+            """SELECT u.rowid, i.id, i.published, i.title, i.summary FROM temp.story_unsigned u
+               JOIN items i ON i.id = u.item_id WHERE u.rowid > ? ORDER BY u.rowid LIMIT ?""",
+            [after, CHUNK_ITEMS],
+        ).fetchall()
+        if not rows:
+            break
+        after = rows[-1][0]
+        signatures = sign_texts([(row[3], row[4]) for row in rows])
+        _store_signatures(
+            db, [row[1] for row in rows], [row[2] for row in rows], signatures,
+            band_keys(signatures),
+        )  # fmt: skip
+    conn.execute("DELETE FROM temp.story_unsigned")
