@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from collectors import pipeline
 from collectors.digest import MIN_FEEDS, Digest, DigestPool, digest_body
 from collectors.fetch import make_client
 from collectors.pipeline import Collector, collect_once
@@ -113,9 +114,14 @@ def settings_for(write_config: WriteConfig, urls: list[str], name: str) -> Setti
     return load_settings(write_config(text), env={})
 
 
-def pass_with(settings: Settings, tagger: Tagger, processes: int) -> list[tuple[object, ...]]:
+def pass_with(
+    settings: Settings, tagger: Tagger, processes: int, statements: list[str] | None = None
+) -> list[tuple[object, ...]]:
+    """Rows stored by one pass; ``statements`` receives every SQL statement it ran."""
     db = open_database(settings.database)
     sync_feeds(db, settings.feeds, NOW)
+    if statements is not None:
+        db.conn.set_trace_callback(statements.append)
     with make_client(settings.fetch) as client:
         collector = Collector(
             db=db,
@@ -167,6 +173,36 @@ def test_a_pass_with_processes_stores_what_a_pass_on_threads_stores(
     on_processes = pass_with(settings_for(write_config, urls, "processes"), tagger, processes=2)
     assert any(row[0] == "item_tags" for row in on_threads)
     assert on_processes == on_threads
+
+
+def feed_urls(feed_server: FeedServer, feeds: int) -> list[str]:
+    """``feeds`` feeds of three items each (their own items), then an HTML page."""
+    body = rss([TIES_CUT, HARVEST, PEGASUS])
+    urls = [
+        feed_server.route(f"/c{n}", body=body.replace(b"//news.example/", b"//c%d.example/" % n))
+        for n in range(feeds)
+    ]
+    return [*urls, feed_server.route("/page", body=b"<html><body>no feed</body></html>")]
+
+
+def test_a_pass_stores_many_polls_per_transaction(
+    feed_server: FeedServer,
+    write_config: WriteConfig,
+    tagger: Tagger,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    urls = feed_urls(feed_server, 12)
+    monkeypatch.setattr(pipeline, "STORE_SECONDS", 60.0)
+    statements: list[str] = []
+    rows = pass_with(settings_for(write_config, urls, "one"), tagger, 1, statements)
+    assert sum(row[0] == "items" for row in rows) == 36
+    assert statements.count("COMMIT") == 1  # 36 items, well under STORE_ITEMS
+
+    monkeypatch.setattr(pipeline, "STORE_ITEMS", 3)  # every poll reaches it alone
+    statements.clear()
+    again = pass_with(settings_for(write_config, urls, "many"), tagger, 1, statements)
+    assert again == rows
+    assert 1 < statements.count("COMMIT") <= len(urls)
 
 
 KILLED_COLLECTOR = """

@@ -105,8 +105,9 @@ def test_sigkill_mid_pass_loses_nothing_and_stores_nothing_twice(
 ) -> None:
     feeds, per_feed = 30, 20
     urls = [
-        # later feeds answer more slowly, so the pass is still running when it is killed
-        feed_server.route(f"/f{n}", body=rss(feed_rows(n, per_feed)), delay=0.01 * n)
+        # later feeds answer more slowly (the last after 1.45 s, past the collector's
+        # STORE_SECONDS between commits), so the pass is still running when it is killed
+        feed_server.route(f"/f{n}", body=rss(feed_rows(n, per_feed)), delay=0.05 * n)
         for n in range(feeds)
     ]
     config = write_config(config_text(urls))
