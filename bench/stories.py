@@ -16,8 +16,11 @@ peak (``ru_maxrss``), the number of stories and a hash of the
 ``story_items`` rows (item → story), so two versions of the clustering
 can be compared on the same items. ``--split N`` refreshes after every N
 pending items instead (items arriving over several passes: the rest are
-known when the next part is clustered). Not part of the test suite: it
-prints figures and asserts nothing.
+known when the next part is clustered). ``--cli`` also runs the installed
+``tensionwatch collect --once`` on an empty database against the same
+feeds and prints its time and peak memory (``bench/collect.py``'s
+``run_process``: the process and its worker processes). Not part of the
+test suite: it prints figures and asserts nothing.
 """
 
 from __future__ import annotations
@@ -69,6 +72,25 @@ def build_base(path: Path, feeds: int, entries: int, seed: int, workers: int) ->
     print(
         f"base database built: {feeds} x {entries} items, pass {run.seconds:.1f} s, "
         f"{run.peak_rss_mb:.0f} MB; total {time.perf_counter() - started:.1f} s -> {path}"
+    )
+
+
+def time_cli(feeds: int, entries: int, seed: int, workers: int) -> None:
+    """``tensionwatch collect --once`` on an empty database: pass, aggregates, alerts."""
+    collect = _collect_module()
+    made = {f.path: f for f in (collect.make_feed(n, entries, seed) for n in range(feeds))}
+    server = collect.FeedServer(made)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    work = Path(tempfile.mkdtemp(prefix="tw-bench-stories-"))
+    try:
+        config = collect.write_config(work, server, made, workers, "cli")
+        run = collect.run_process(collect.cli_argv(config), work / "cli.log")
+    finally:
+        server.shutdown()
+        shutil.rmtree(work, ignore_errors=True)
+    print(
+        f"collect --once, {feeds} x {entries} items: {run.seconds:.1f} s wall, {run.cpu:.1f} s "
+        f"CPU, peak {run.peak_rss_mb:.0f} MB (the process and its workers)"
     )
 
 
@@ -154,6 +176,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--split", type=int, default=0, help="refresh after every N items")
     parser.add_argument("--base", type=Path, help="the first-pass database (built if missing)")
+    parser.add_argument(
+        "--cli", action="store_true", help="also time `tensionwatch collect --once` on its own"
+    )
     parser.add_argument("--refresh-side", metavar="DB", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.refresh_side:
@@ -180,6 +205,8 @@ def main() -> None:
             f"{result['stories']} stories (largest {result['largest']}), "
             f"story_items sha256 {result['sha256']}"
         )
+    if args.cli:
+        time_cli(args.feeds, args.entries, args.seed, args.workers)
     print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 

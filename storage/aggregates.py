@@ -199,6 +199,18 @@ def list_facts(
     (``unit="story"``) whose first item was. ``concerning``: only the items (stories, on
     any of their items) tagged with every actor of one of these sets, e.g. a dyad's two;
     what the others would add to that dyad's (or actor's) cells is nothing."""
+    return list(iter_facts(db, since, until, unit, concerning))
+
+
+def iter_facts(
+    db: sqlite_utils.Database,
+    since: datetime,
+    until: datetime,
+    unit: str = "item",
+    concerning: Sequence[frozenset[str]] | None = None,
+) -> Iterator[Fact]:
+    """``list_facts`` one at a time, in the same order: items as the query returns them
+    (never all held at once), stories once every member row is read."""
     if unit == "item":
         sql = f"""SELECT {_FACT_COLUMNS} FROM items i
                   LEFT JOIN story_items si ON si.item_id = i.id
@@ -212,17 +224,20 @@ def list_facts(
     params = [to_iso(since), to_iso(until)]
     if concerning is not None:
         if not concerning:
-            return []
+            return
         condition, actors = _concerning_sql(unit, concerning, len(params) + 1)
         sql += f" AND ({condition})"
         params += actors
-    rows = db.conn.execute(sql, params).fetchall()
+    rows = db.conn.execute(sql, params)
     if unit == "item":
-        return [fact for _, fact in _facts(rows)]
+        for _, fact in _facts(rows):
+            yield fact
+        return
     groups: dict[str, list[Fact]] = defaultdict(list)
     for story, fact in _facts(rows):
         groups[story].append(fact)
-    return [merge_story(members, story) for story, members in groups.items()]
+    for story, members in groups.items():
+        yield merge_story(members, story)
 
 
 def _cluster_pending(db: sqlite_utils.Database) -> int:
@@ -304,7 +319,7 @@ def _rebuild_days(db: sqlite_utils.Database, first: date, last: date) -> None:
         [to_iso(since), to_iso(until)],
     )
     for unit in UNITS:
-        cells = tally_facts(list_facts(db, since, until, unit))
+        cells = tally_facts(iter_facts(db, since, until, unit))
         db.conn.executemany(
             """INSERT INTO agg_daily (unit, kind, key, day, items, escalation, deescalation)
                VALUES (?, ?, ?, ?, ?, ?, ?)""",

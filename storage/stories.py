@@ -51,12 +51,13 @@ signature), gets one computed by the next refresh that may meet it.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -95,12 +96,23 @@ class StoryCandidate:
     summary: str
 
 
+@cache
+def _combining() -> npt.NDArray[np.bool_]:
+    """Per code point: does ``unicodedata.combining`` call it combining (an accent)?
+    Looked up with numpy, a text is folded four times faster than char by char."""
+    table = np.zeros(0x110000, dtype=np.bool_)
+    table[[c for c in range(0x110000) if unicodedata.combining(chr(c))]] = True
+    return table
+
+
 def shingles(title: str, summary: str) -> set[str]:
     """Folded word pairs of the title and lead (single words when the text is one word)."""
     text = f"{title} {summary}".casefold()
     if not text.isascii():  # fold accents: "algérie" and "algerie" are one word
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(c for c in text if not unicodedata.combining(c))
+        codes = np.frombuffer(
+            unicodedata.normalize("NFKD", text).encode("utf-32-le", "surrogatepass"), "<u4"
+        )
+        text = codes[~_combining()[codes]].tobytes().decode("utf-32-le", "surrogatepass")
     words = _WORD.findall(text)[: len(_WORD.findall(title)) + LEAD_WORDS]
     if len(words) < 2:
         return set(words)
@@ -396,7 +408,6 @@ def cluster_pending(db: sqlite_utils.Database) -> Iterator[dict[str, str]]:
     for sql in (
         """CREATE TEMP TABLE IF NOT EXISTS story_queue (published TEXT NOT NULL,
                item_id TEXT NOT NULL, PRIMARY KEY (published, item_id)) WITHOUT ROWID""",
-        "CREATE TEMP TABLE IF NOT EXISTS story_probe (key INTEGER PRIMARY KEY)",
         "CREATE TEMP TABLE IF NOT EXISTS story_near (id INTEGER PRIMARY KEY)",
         "DELETE FROM temp.story_queue",
     ):
@@ -456,14 +467,11 @@ def _neighbours(db: sqlite_utils.Database, keys: Keys, since: str) -> Iterator[N
     every item of a story was published no earlier than a window before its start
     (its start as the item joined, which only moves earlier)."""
     conn = db.conn
-    conn.execute("DELETE FROM temp.story_probe")
     conn.execute("DELETE FROM temp.story_near")
-    conn.executemany(
-        "INSERT INTO temp.story_probe (key) VALUES (?)", [(k,) for k in np.unique(keys).tolist()]
-    )
-    conn.execute(
+    conn.execute(  # the keys as one JSON array: binding them one by one took longer
         """INSERT INTO temp.story_near (id) SELECT DISTINCT b.signature
-           FROM temp.story_probe p JOIN story_bands b ON b.key = p.key"""
+           FROM json_each(?) p JOIN story_bands b ON b.key = p.value""",
+        [json.dumps(np.unique(keys).tolist())],
     )
     cursor = conn.execute(
         """SELECT s.item_id, s.published, si.story_id, s.signature
