@@ -81,6 +81,7 @@ _SIMILAR = min(n for n in range(NUM_PERM + 1) if n / NUM_PERM >= THRESHOLD)
 _MICROSECOND = timedelta(microseconds=1)
 _WINDOW = STORY_WINDOW // _MICROSECOND
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NEVER = -(1 << 62)  # a start no item is within the window of
 _SIGN_BATCH = 256  # items whose shingles are permuted at once (64 values per shingle)
 
 Signatures = npt.NDArray[np.uint32]
@@ -301,12 +302,14 @@ def _assign(
     row_published += published
     # 2. the starts of the stories they may join (or that are named like a pending item)
     starts_known = starts_of(set(row_stories) | set(ids))
+    for name in row_stories:  # no start: its items were deleted, it is never joined
+        starts_known.setdefault(name, _NEVER)
     names = list(starts_known)
     number = {name: n for n, name in enumerate(names)}
     starts = np.zeros(len(names) + len(ids), dtype=np.int64)
     starts[: len(names)] = list(starts_known.values())
     row_story = np.full(len(row_ids), -1, dtype=np.int64)
-    row_story[:first] = [number[story] for story in row_stories]
+    row_story[:first] = [number[name] for name in row_stories]
     published_of = np.array(row_published, dtype=np.int64)
     # 3. in order, each item joins its best candidate's story or begins its own
     items = np.concatenate([_NO_ROWS, *pair_item])

@@ -24,6 +24,7 @@ from model import StorageError
 from storage import stories
 from storage.aggregates import refresh_aggregates
 from storage.db import open_database, to_iso, transaction
+from storage.schema import MIGRATIONS
 from storage.stories import (
     BANDS,
     NUM_PERM,
@@ -291,6 +292,20 @@ def test_missing_or_damaged_signatures_are_computed_again(tmp_path: Path, damage
         )
 
 
+def test_items_clustered_before_the_migration_are_met(tmp_path: Path) -> None:
+    db_path = build_database(tmp_path / "s.db", [], refresh=False)
+    _refresh_and_check(db_path, [_wire("a1", 0), _wire("b1", 1, "Gas pipeline talks", "")])
+    with sqlite3.connect(db_path) as conn:  # back to the schema before signatures
+        for trigger in ("au", "au_published", "ad"):
+            conn.execute(f"DROP TRIGGER story_signatures_{trigger}")
+        conn.execute("DROP TABLE story_signatures")
+        conn.execute("DROP TABLE story_bands")
+        before = [m.__name__ for m in MIGRATIONS].index("_story_signatures")
+        conn.execute(f"PRAGMA user_version = {before}")
+    open_database(db_path).conn.close()  # migrates
+    assert _refresh_and_check(db_path, [_wire("a2", 2)]) == {"a2": "a1"}
+
+
 def test_signatures_follow_edits_and_deletions(tmp_path: Path) -> None:
     db_path = build_database(tmp_path / "s.db", [], refresh=False)
     _refresh_and_check(db_path, [_wire("a1", 0), _wire("b1", 1, "Gas pipeline talks resume")])
@@ -307,6 +322,15 @@ def test_signatures_follow_edits_and_deletions(tmp_path: Path) -> None:
          _wire("b3", 4, "Drones deal signed in Rabat")],
     )  # fmt: skip
     assert assigned == {"a2": "a2", "b2": "b2", "b3": "b1"}
+
+
+def test_a_signature_left_by_a_deleted_item_is_no_candidate(tmp_path: Path) -> None:
+    db_path = build_database(tmp_path / "s.db", [], refresh=False)
+    _refresh_and_check(db_path, [_wire("a1", 0)])
+    with sqlite3.connect(db_path) as conn:  # deleted behind the trigger's back
+        conn.execute("DROP TRIGGER story_signatures_ad")
+        conn.execute("DELETE FROM items WHERE id = 'a1'")
+    assert _refresh_and_check(db_path, [_wire("a2", 1)]) == {"a2": "a2"}
 
 
 def test_empty_texts_and_the_window(tmp_path: Path) -> None:
