@@ -261,6 +261,20 @@ def _similar_pairs(
             yield rows_q[keep][shared], rows_k[keep][shared], similar[keep][shared]
 
 
+def _best_per_story(
+    items: Rows, rows: Rows, similar: Rows, story_codes: Rows, rank: Rows
+) -> tuple[Rows, Rows, Rows]:
+    """Of the similar pairs with known rows, one per (item, story): the row that item would
+    pick in that story (most similar, then first by (published, id)); the others can never
+    be picked, and a story of many items would otherwise bring them all along."""
+    stories = story_codes[rows]
+    order = np.lexsort((rank[rows], -similar, stories, items))
+    items, rows, similar, stories = items[order], rows[order], similar[order], stories[order]
+    first = np.ones(len(items), dtype=np.bool_)
+    first[1:] = (items[1:] != items[:-1]) | (stories[1:] != stories[:-1])
+    return items[first], rows[first], similar[first]
+
+
 def _assign(
     ids: Sequence[str],
     published: Sequence[int],
@@ -283,7 +297,13 @@ def _assign(
     row_stories: list[str] = []
     for block in known:
         block_keys = band_keys(block.signatures)
-        found = list(_similar_pairs(signatures, keys, block.signatures, block_keys))
+        _, story_codes = np.unique(np.array(block.stories), return_inverse=True)
+        rank = np.empty(len(block.ids), dtype=np.int64)
+        rank[np.lexsort((np.array(block.ids), np.array(block.published)))] = np.arange(len(rank))
+        found = [
+            _best_per_story(*pairs, story_codes, rank)
+            for pairs in _similar_pairs(signatures, keys, block.signatures, block_keys)
+        ]
         rows = np.unique(np.concatenate([r for _, r, _ in found])) if found else _NO_ROWS
         for items, block_rows, similar in found:
             pair_item.append(items)

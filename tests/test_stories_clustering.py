@@ -154,6 +154,8 @@ def test_ties_go_to_the_neighbour_published_first_then_the_lowest_id() -> None:
     known = [(at("k2", 0), "b"), (at("k1", 0), "a")]
     assert cluster_stories([at("p", 2)], known) == {"p": "a"}  # same time: the lower id
     assert oracle([at("p", 2)], known) == {"p": "a"}
+    known = [(at("k3", 5), "a"), (at("k2", 3), "b"), (at("k1", 0), "a")]
+    assert cluster_stories([at("p", 6)], known) == {"p": "a"}  # k1, not the later k3
 
 
 # ---- in the database -----------------------------------------------------------------
