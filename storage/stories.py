@@ -203,11 +203,12 @@ class Neighbours:
 
 _PAIRS = 1 << 16  # (item, neighbour) pairs matched at once: bounds memory
 _EQUAL_ROWS = 1 << 13  # pairs whose signatures are compared at once (64 bytes each)
+_DENSE = 256  # pairs per pending item beyond which repeated pairs are dropped first
 
 
 def _shared_keys(query: Keys, keys: Keys) -> Iterator[tuple[Rows, Rows]]:
-    """(query row, row of ``keys``) for every pair of rows sharing a band key (once per
-    band shared: repeats cost less than removing them), in batches of about ``_PAIRS``
+    """(query row, row of ``keys``) for every pair of rows sharing a band key (a pair may
+    come once per band shared, never in two batches), in batches of about ``_PAIRS``
     (a row sharing a common band with many comes in a batch of its own)."""
     if not len(query) or not len(keys):
         return
@@ -235,21 +236,26 @@ def _shared_keys(query: Keys, keys: Keys) -> Iterator[tuple[Rows, Rows]]:
             offsets = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
             rows_q.append(np.repeat(np.arange(first, last), count))
             rows_k.append(orders[band][np.repeat(low, count) + offsets])
-        if rows_q:  # a pair sharing several bands comes several times
-            yield np.concatenate(rows_q), np.concatenate(rows_k)
+        if rows_q:
+            pairs_q, pairs_k = np.concatenate(rows_q), np.concatenate(rows_k)
+            if len(pairs_q) > _DENSE * (last - first):
+                # copies of one text share every band: keep each pair once, not 14 times
+                # (elsewhere repeats are few and cost less than removing them)
+                pairs = np.unique(pairs_q * len(keys) + pairs_k)
+                pairs_q, pairs_k = pairs // len(keys), pairs % len(keys)
+            yield pairs_q, pairs_k
         first = last
 
 
 def _similar_pairs(
-    query: Signatures, query_keys: Keys, signatures: Signatures, keys: Keys, earlier: bool = False
+    query: Signatures, query_keys: Keys, signatures: Signatures, keys: Keys
 ) -> Iterator[tuple[Rows, Rows, Rows]]:
     """(query row, row, equal values) of the pairs sharing a band (a key shared by chance
-    is no shared band) whose similarity reaches ``THRESHOLD``; ``earlier``: only those
-    whose row comes before the query row (``query`` and ``signatures`` are the same)."""
+    is no shared band) whose similarity reaches ``THRESHOLD``, each pair once."""
     for pairs_q, pairs_k in _shared_keys(query_keys, keys):
-        if earlier:
-            before = pairs_k < pairs_q
-            pairs_q, pairs_k = pairs_q[before], pairs_k[before]
+        found_q: list[Rows] = [_NO_ROWS]
+        found_k: list[Rows] = [_NO_ROWS]
+        found_similar: list[Rows] = [_NO_ROWS]
         for first in range(0, len(pairs_q), _EQUAL_ROWS):
             rows_q = pairs_q[first : first + _EQUAL_ROWS]
             rows_k = pairs_k[first : first + _EQUAL_ROWS]
@@ -258,7 +264,14 @@ def _similar_pairs(
             keep = similar >= _SIMILAR
             banded = equal[keep, : BANDS * ROWS].reshape(-1, BANDS, ROWS)
             shared = banded.all(axis=2).any(axis=1)
-            yield rows_q[keep][shared], rows_k[keep][shared], similar[keep][shared]
+            found_q.append(rows_q[keep][shared])
+            found_k.append(rows_k[keep][shared])
+            found_similar.append(similar[keep][shared])
+        # a batch holds every repeat of its pairs
+        pairs, once = np.unique(
+            np.concatenate(found_q) * len(keys) + np.concatenate(found_k), return_index=True
+        )
+        yield pairs // len(keys), pairs % len(keys), np.concatenate(found_similar)[once]
 
 
 def _best_per_story(
@@ -314,10 +327,6 @@ def _assign(
             row_published.append(block.published[row])
             row_stories.append(block.stories[row])
     first = len(row_ids)
-    for items, rows, similar in _similar_pairs(signatures, keys, signatures, keys, True):
-        pair_item.append(items)
-        pair_row.append(rows + first)
-        pair_similar.append(similar)
     row_ids += ids
     row_published += published
     # 2. the starts of the stories they may join (or that are named like a pending item)
@@ -331,32 +340,82 @@ def _assign(
     row_story = np.full(len(row_ids), -1, dtype=np.int64)
     row_story[:first] = [number[name] for name in row_stories]
     published_of = np.array(row_published, dtype=np.int64)
-    # 3. in order, each item joins its best candidate's story or begins its own
-    items = np.concatenate([_NO_ROWS, *pair_item])
-    order = np.argsort(items, kind="stable")
-    items = items[order]
-    candidates = np.concatenate([_NO_ROWS, *pair_row])[order]
-    similar = np.concatenate([_NO_ROWS, *pair_similar])[order]
-    bounds = np.searchsorted(items, np.arange(len(ids) + 1)).tolist()
+    known_pairs = _by_item(pair_item, pair_row, pair_similar, len(ids))
+    # 3. in order, each item joins its best candidate's story or begins its own; the
+    # pairs with earlier pending items are found a part of the chunk at a time, those
+    # with parts already done kept one per story (as for the known items)
     assigned: dict[str, str] = {}
-    for n, item in enumerate(ids):
-        row, low, high = first + n, bounds[n], bounds[n + 1]
-        best = None
-        if high > low:
-            near = candidates[low:high]
-            best = _best_row(
-                row, near, similar[low:high], published_of, row_ids, starts[row_story[near]]
+    for part in range(0, len(ids), _PART_ITEMS):
+        end = min(len(ids), part + _PART_ITEMS)
+        earlier = _earlier_pairs(signatures, keys, part, end, row_story[first:])
+        part_pairs = _by_item(*earlier, end)
+        for n in range(part, end):
+            row = first + n
+            low, high = known_pairs[2][n : n + 2]
+            part_low, part_high = part_pairs[2][n : n + 2]
+            near = np.concatenate(
+                [known_pairs[0][low:high], part_pairs[0][part_low:part_high] + first]
             )
-        if best is not None:
-            story = int(row_story[best])
-        else:
-            story = number.setdefault(item, len(names))
-            if story == len(names):
-                names.append(item)
-                starts[story] = published[n]
-        row_story[row] = story
-        assigned[item] = names[story]
+            best = None
+            if len(near):
+                similar = np.concatenate(
+                    [known_pairs[1][low:high], part_pairs[1][part_low:part_high]]
+                )
+                best = _best_row(row, near, similar, published_of, row_ids, starts[row_story[near]])
+            if best is not None:
+                story = int(row_story[best])
+            else:
+                story = number.setdefault(ids[n], len(names))
+                if story == len(names):
+                    names.append(ids[n])
+                    starts[story] = published[n]
+            row_story[row] = story
+            assigned[ids[n]] = names[story]
     return assigned
+
+
+_PART_ITEMS = 500  # pending items whose pairs with earlier pending items are held at once
+
+
+def _earlier_pairs(
+    signatures: Signatures, keys: Keys, part: int, end: int, stories: Rows
+) -> tuple[list[Rows], list[Rows], list[Rows]]:
+    """Similar pairs (item, earlier item, equal values) of the pending items ``part`` to
+    ``end`` (chunk rows) with the earlier ones; those before ``part`` have their story
+    (``stories``) and are kept one per story."""
+    items_: list[Rows] = []
+    rows_: list[Rows] = []
+    similar_: list[Rows] = []
+    rank = np.arange(end)  # the chunk is in (published, id) order
+    for items, rows, similar in _similar_pairs(
+        signatures[part:end], keys[part:end], signatures[:end], keys[:end]
+    ):
+        items = items + part
+        before = rows < items
+        items, rows, similar = items[before], rows[before], similar[before]
+        done = rows < part
+        kept = _best_per_story(items[done], rows[done], similar[done], stories, rank)
+        for found, pairs in zip((items_, rows_, similar_), kept, strict=True):
+            found.append(pairs)
+        items_.append(items[~done])
+        rows_.append(rows[~done])
+        similar_.append(similar[~done])
+    return items_, rows_, similar_
+
+
+def _by_item(
+    items: list[Rows], rows: list[Rows], similar: list[Rows], count: int
+) -> tuple[Rows, Rows, list[int]]:
+    """The pairs' rows and equal values sorted by item, and where each item ``0 .. count``
+    begins in them."""
+    every = np.concatenate([_NO_ROWS, *items])
+    order = np.argsort(every, kind="stable")
+    bounds = np.searchsorted(every[order], np.arange(count + 1)).tolist()
+    return (
+        np.concatenate([_NO_ROWS, *rows])[order],
+        np.concatenate([_NO_ROWS, *similar])[order],
+        bounds,
+    )
 
 
 _NO_ROWS = np.zeros(0, dtype=np.int64)

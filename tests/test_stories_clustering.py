@@ -169,6 +169,7 @@ def small_steps(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stories, "_BLOCK_ROWS", 61)
     monkeypatch.setattr(stories, "_PAIRS", 256)
     monkeypatch.setattr(stories, "_EQUAL_ROWS", 50)
+    monkeypatch.setattr(stories, "_PART_ITEMS", 23)
 
 
 def _insert(db_path: Path, items: Sequence[StoryCandidate]) -> None:
@@ -342,6 +343,17 @@ def test_empty_texts_and_the_window(tmp_path: Path) -> None:
     assert assigned == {"e1": "e1", "e2": "e1", "e3": "e3"}
     # a late item between the two: equally similar to both stories, e1 is first
     assert _refresh_and_check(db_path, [_wire("e4", 20, "", "")]) == {"e4": "e1"}
+
+
+@pytest.mark.usefixtures("small_steps")
+def test_many_copies_of_one_text(tmp_path: Path) -> None:
+    """Every copy is a candidate of every later one: pairs kept one per story."""
+    db_path = build_database(tmp_path / "s.db", [], refresh=False)
+    copies = [_wire(f"c{n:03d}", n * 0.2) for n in range(300)]  # 60 hours of copies
+    copies += [_wire(f"e{n:03d}", n * 0.3, "", "") for n in range(100)]
+    _refresh_and_check(db_path, copies[::3])
+    assigned = _refresh_and_check(db_path, copies[1::3] + copies[2::3])
+    assert len(set(assigned.values())) > 3  # the window cut the copies into stories
 
 
 def test_the_window_is_inclusive_and_counts_from_the_first_item(tmp_path: Path) -> None:
