@@ -82,7 +82,7 @@ _MICROSECOND = timedelta(microseconds=1)
 _WINDOW = STORY_WINDOW // _MICROSECOND
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NEVER = -(1 << 62)  # a start no item is within the window of
-_SIGN_BATCH = 256  # items whose shingles are permuted at once (64 values per shingle)
+_SIGN_BATCH = 64  # items whose shingles are permuted at once (64 values per shingle)
 
 Signatures = npt.NDArray[np.uint32]
 Keys = npt.NDArray[np.int64]
