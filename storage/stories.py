@@ -42,8 +42,9 @@ Storage: every clustered item's signature (``story_signatures``: ``NUM_PERM``
 of the band's number and values; a collision only adds a candidate, which the
 band comparison of the two signatures then drops) are kept, so a refresh
 reads only the earlier items that share a band with its pending items,
-``CHUNK_ITEMS`` pending items at a time: its memory follows the chunk, not the
-database or the number of items pending. An item clustered before
+``CHUNK_ITEMS`` pending items at a time (their pairs with each other
+``_PART_ITEMS`` at a time): its memory follows the chunk, not the database or
+the number of items pending. An item clustered before
 signatures were stored, or whose text changed since (a trigger drops its
 signature), gets one computed by the next refresh that may meet it.
 """
@@ -299,9 +300,8 @@ def _assign(
     none among the ``known`` items): the rule of the module docstring. ``starts_of``
     gives the first item of the known stories it is asked about."""
     keys = band_keys(signatures)
-    # 1. similar pairs, which do not depend on the stories joined: first with the known
-    # items, block by block (only those similar to a pending item are kept), then
-    # with the earlier pending items
+    # 1. similar pairs with the known items, block by block, one per (item, story): they
+    # do not depend on the stories the pending items join
     pair_item: list[Rows] = []
     pair_row: list[Rows] = []
     pair_similar: list[Rows] = []
