@@ -39,12 +39,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import combinations
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from storage.db import to_iso, transaction
 from storage.stories import cluster_pending
+
+if TYPE_CHECKING:  # imported by storage.db first, without pandas (see there)
+    import sqlite_utils
 
 UNITS = ("item", "story")
 CHUNK_DAYS = 31  # dirty days recomputed per query: bounds memory on a full rebuild
