@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from alerts.rules import AlertRule
 from alerts.series import day_start, first_day, load_rule_series, rule_spikes
 from model import AlertError
 from storage.alert_store import list_matching_item_ids
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 @dataclass(frozen=True)

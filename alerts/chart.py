@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import importlib
 from datetime import date
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from alerts.rules import AlertRule
 from alerts.series import load_rule_series, rule_spikes
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 PNG_WIDTH = 640
 

@@ -12,10 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
-
-import sqlite_utils
 
 from alerts.rules import AlertRule
 from alerts.series import (
@@ -37,6 +35,9 @@ from storage.alert_store import (
     max_item_rowid,
 )
 from storage.db import to_iso
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 CHART_DAYS = 60  # days shown on a spike's chart, ending on the spike
 # A digest goes out at its time or up to this late; a collector that was down then (or

@@ -24,13 +24,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Protocol
 
 from model import AlertError
 from storage.alert_store import MessageRow, claim_message, update_message
 from tensionwatch.config import SmtpSettings
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 Sleep = Callable[[float], None]
 RETRY_DELAYS = (2.0, 10.0)  # seconds between the attempts of one delivery run

@@ -28,9 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from alerts.checks import Firing, check_rule
 from alerts.deliver import (
@@ -62,6 +60,9 @@ from storage.alert_store import (
     update_message,
 )
 from tensionwatch.config import Settings
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 log = logging.getLogger(__name__)
 

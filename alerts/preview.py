@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from alerts.backtest import backtest_rule
 from alerts.checks import Firing, check_rule, digest_due
@@ -15,6 +14,9 @@ from alerts.render import build_message
 from alerts.rules import DAY, AlertRule, find_rule
 from alerts.series import first_day
 from tensionwatch.config import Settings
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 def preview_message(

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from alerts.rules import AlertRule
 from indicators import (
@@ -26,6 +25,9 @@ from indicators import (
 from indicators.aggregated import Unit, load_series, normalise
 from storage.alert_store import list_matching_item_ids, list_series_day_totals
 from storage.queries import get_item, list_tag_matches, summarise_items
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import combinations
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
-import sqlite_utils
 import streamlit as st
 
 from dashboard.markup import highlight
@@ -66,6 +65,9 @@ from storage import queries as sq
 from storage.db import open_database_readonly
 from tensionwatch import paths
 from tensionwatch.config import load_settings
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 VERSION_TTL = 2  # seconds a data version is trusted before it is read again
 CACHE_TTL = 3600  # a safety net: the data version already invalidates on every write

@@ -22,9 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Literal
 
 from indicators.series import (
     DailyPoint,
@@ -43,6 +41,9 @@ from storage.queries import (
     list_aggregate_parts,
     list_aggregate_periods,
 )
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 Unit = Literal["item", "story"]
 Kind = Literal[

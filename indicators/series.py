@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Literal
 
 from storage.db import from_iso
 from storage.queries import DyadDayTotal, list_dyad_day_totals
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 Granularity = Literal["day", "week", "month"]
 Measure = Literal["net", "escalation", "deescalation", "items"]

@@ -22,12 +22,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from storage.db import from_iso, to_iso, transaction
 from storage.queries import _select
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 # held: fired in quiet hours, waiting for them to end (no message yet)
 # pending: message recorded, not tried yet; deferred: a temporary failure, will be retried

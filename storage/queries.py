@@ -25,12 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from statistics import median
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from model import StorageError
 from storage.db import from_iso, to_iso
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 FEED_STATUSES = ("ok", "error", "disabled", "never")
 

@@ -34,3 +34,15 @@ def test_pandas_still_imports_after_sqlite_utils_without_it() -> None:
 def test_sqlite_utils_unchanged_when_pandas_came_first() -> None:
     code = "import pandas\nimport storage.db\nimport sqlite_utils.db as d\nassert d.pd is pandas"
     assert "sqlite_utils" in loaded_after(code)
+
+
+def test_the_collect_command_loads_no_pandas() -> None:
+    """``tensionwatch collect`` also loads the alerts and the aggregates: none of them may
+    import sqlite-utils before ``storage.db`` does (type-only imports where it is only a
+    type), or pandas and pyarrow come with it: ~70 MB in every collector process."""
+    loaded = loaded_after(
+        "import tensionwatch.cli, tensionwatch.service, alerts.evaluate, alerts.preview, "
+        "alerts.backtest, storage.aggregates, indicators.aggregated"
+    )
+    assert "sqlite_utils" in loaded
+    assert not {"pandas", "pyarrow"} & loaded
