@@ -3,7 +3,7 @@
 An item joins a story when it was published within ``STORY_WINDOW`` of
 the story's first item (so stories never chain on for days) and its text are near-duplicates: the
 Jaccard similarity of their word shingles (title plus the first
-``LEAD_WORDS`` words of the summary, case- and accent-folded, word pairs)
+``LEAD_WORDS`` words of the summary (``storage.minhash``), case- and accent-folded, word pairs)
 with one of the story's items is at least ``THRESHOLD``. Finding candidates uses MinHash LSH
 so the cost per new item does not grow with the database; the
 MinHash estimate of the Jaccard similarity then decides.
@@ -26,8 +26,7 @@ with none it starts its own story (whose id is the item's id). Precisely:
   with it (LSH: ``BANDS`` bands of ``ROWS`` values, the layout datasketch's
   ``MinHashLSH`` picks for this threshold and ``NUM_PERM``); the similarity
   is the share of equal values of the two signatures (datasketch's
-  ``MinHash.jaccard``; signatures are datasketch's MinHash, seed ``SEED``,
-  computed here with numpy);
+  ``MinHash.jaccard``; signatures and band keys come from ``storage.minhash``);
 - a candidate counts when that similarity is at least ``THRESHOLD`` and its
   story's first item is within ``STORY_WINDOW`` of the item; "first item" as
   the refresh began: the earliest of the story's items clustered before this
@@ -51,42 +50,39 @@ signature), gets one computed by the next refresh that may meet it.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
-import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache, lru_cache
-from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+from storage.minhash import (
+    BANDS,
+    NUM_PERM,
+    ROWS,
+    SIGNATURE_BYTES,
+    Keys,
+    Signatures,
+    band_keys,
+    sign_texts,
+)
 
 if TYPE_CHECKING:
     import sqlite_utils
 
 STORY_WINDOW = timedelta(days=1)
 THRESHOLD = 0.5
-LEAD_WORDS = 40
-NUM_PERM = 64
-SEED = 7
-BANDS, ROWS = 14, 4  # MinHashLSH(threshold=0.5, num_perm=64).b, .r (a test checks)
 CHUNK_ITEMS = 5000  # pending items clustered per step: bounds memory
-SIGNATURE_BYTES = NUM_PERM * 4
-_WORD = re.compile(r"\w+")
 # equal values two signatures need, compared as datasketch does (a float share)
 _SIMILAR = min(n for n in range(NUM_PERM + 1) if n / NUM_PERM >= THRESHOLD)
 _MICROSECOND = timedelta(microseconds=1)
 _WINDOW = STORY_WINDOW // _MICROSECOND
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NEVER = -(1 << 62)  # a start no item is within the window of
-_SIGN_BATCH = 64  # items whose shingles are permuted at once (64 values per shingle)
 
-Signatures = npt.NDArray[np.uint32]
-Keys = npt.NDArray[np.int64]
 Rows = npt.NDArray[np.int64]
 
 
@@ -96,92 +92,6 @@ class StoryCandidate:
     published: datetime
     title: str
     summary: str
-
-
-@cache
-def _combining() -> npt.NDArray[np.bool_]:
-    """Per code point: does ``unicodedata.combining`` call it combining (an accent)?
-    Looked up with numpy, a text is folded four times faster than char by char."""
-    table = np.zeros(0x110000, dtype=np.bool_)
-    table[[c for c in range(0x110000) if unicodedata.combining(chr(c))]] = True
-    return table
-
-
-def shingles(title: str, summary: str) -> set[str]:
-    """Folded word pairs of the title and lead (single words when the text is one word)."""
-    text = f"{title} {summary}".casefold()
-    if not text.isascii():  # fold accents: "algérie" and "algerie" are one word
-        codes = np.frombuffer(
-            unicodedata.normalize("NFKD", text).encode("utf-32-le", "surrogatepass"), "<u4"
-        )
-        text = codes[~_combining()[codes]].tobytes().decode("utf-32-le", "surrogatepass")
-    words = _WORD.findall(text)[: len(_WORD.findall(title)) + LEAD_WORDS]
-    if len(words) < 2:
-        return set(words)
-    return {f"{a} {b}" for a, b in pairwise(words)}
-
-
-def _permutations() -> tuple[Signatures, Signatures]:
-    """datasketch's ``MinHash(num_perm=NUM_PERM, seed=SEED)`` permutations (scheme affine32)."""
-    gen = np.random.RandomState(SEED)
-    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
-    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
-    return a, b
-
-
-_A, _B = _permutations()
-
-
-@lru_cache(maxsize=1 << 15)  # word pairs repeat ("of the"): a hit is 10 times cheaper
-def _hash_shingle(shingle: str) -> bytes:
-    """datasketch's ``sha1_hash32`` of the encoded shingle, as 4 little-endian bytes."""
-    return hashlib.sha1(shingle.encode()).digest()[:4]
-
-
-def _fmix32(h: Signatures) -> Signatures:
-    """MurmurHash3's finalizer, which datasketch applies to each shingle's hash first."""
-    h = h ^ (h >> np.uint32(16))
-    h = h * np.uint32(0x85EBCA6B)
-    h = h ^ (h >> np.uint32(13))
-    h = h * np.uint32(0xC2B2AE35)
-    return h ^ (h >> np.uint32(16))
-
-
-def sign_texts(texts: Sequence[tuple[str, str]]) -> Signatures:
-    """The MinHash signature of each (title, summary), one row of ``NUM_PERM`` values each:
-    the same values as datasketch's ``MinHash.update_batch`` of the encoded shingles."""
-    out = np.full((len(texts), NUM_PERM), np.iinfo(np.uint32).max, dtype=np.uint32)
-    for first in range(0, len(texts), _SIGN_BATCH):
-        digests: list[bytes] = []
-        rows: list[int] = []
-        starts: list[int] = []
-        for row, (title, summary) in enumerate(texts[first : first + _SIGN_BATCH], first):
-            grams = shingles(title, summary)
-            if grams:  # an empty text keeps the initial values, as in datasketch
-                rows.append(row)
-                starts.append(len(digests))
-                digests += map(_hash_shingle, grams)
-        if rows:
-            hashed = _fmix32(np.frombuffer(b"".join(digests), dtype="<u4").astype(np.uint32))
-            permuted = hashed[:, None] * _A + _B
-            out[rows] = np.minimum.reduceat(permuted, starts, axis=0)
-    return out
-
-
-_KEY_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], np.uint64)
-
-
-def band_keys(signatures: Signatures) -> Keys:
-    """Each signature's ``BANDS`` band keys: a 64-bit hash of (band number, its values);
-    equal bands give equal keys (and different ones almost never do)."""
-    bands = signatures[:, : BANDS * ROWS].reshape(-1, BANDS, ROWS).astype(np.uint64)
-    high = (bands[:, :, 0] << np.uint64(32)) | bands[:, :, 1]
-    low = (bands[:, :, 2] << np.uint64(32)) | bands[:, :, 3]
-    number = np.arange(BANDS, dtype=np.uint64)
-    mixed = high * _KEY_MIX[0] + low * _KEY_MIX[1] + number * _KEY_MIX[2]
-    mixed ^= mixed >> np.uint64(29)
-    keys: Keys = mixed.view(np.int64)
-    return keys
 
 
 def _micros(moment: datetime) -> int:

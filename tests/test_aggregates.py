@@ -25,6 +25,7 @@ from indicators import (
 )
 from storage.aggregates import Fact, merge_story, refresh_aggregates, tally_facts
 from storage.db import open_database, transaction
+from storage.minhash import shingles
 from storage.queries import (
     ItemFilter,
     get_data_version,
@@ -32,7 +33,7 @@ from storage.queries import (
     list_items,
     list_top_stories,
 )
-from storage.stories import StoryCandidate, cluster_stories, shingles
+from storage.stories import StoryCandidate, cluster_stories
 from tests.dbfactory import (
     GAZETTE,
     ItemSpec,

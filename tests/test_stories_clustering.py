@@ -24,19 +24,9 @@ from model import StorageError
 from storage import stories
 from storage.aggregates import refresh_aggregates
 from storage.db import open_database, to_iso, transaction
+from storage.minhash import BANDS, NUM_PERM, ROWS, SEED, shingles, sign_texts
 from storage.schema import MIGRATIONS
-from storage.stories import (
-    BANDS,
-    NUM_PERM,
-    ROWS,
-    SEED,
-    STORY_WINDOW,
-    THRESHOLD,
-    StoryCandidate,
-    cluster_stories,
-    shingles,
-    sign_texts,
-)
+from storage.stories import STORY_WINDOW, THRESHOLD, StoryCandidate, cluster_stories
 from tests.dbfactory import build_database
 
 T0 = datetime(2024, 5, 20, 8, tzinfo=UTC)
