@@ -59,9 +59,19 @@ def iter_patterns(rules: RuleSet) -> Iterator[tuple[Slot, TermPattern]]:
                 yield Slot(CONTEXT, c, t), pattern
 
 
-# A find, as ``scan`` reports it: field index, start, end, owner index, term index.
-Find = tuple[int, int, int, int, int]
-_Entry = tuple[frozenset[str], int, int, int]  # prefixes allowed, kind, owner, term
+# A find, as ``scan`` reports it: field index, start, minus the end, rank of the rule's
+# id (``rule_ranks``; 0 for a context), owner index, term index. Sorted, a rule's finds
+# come in the order the tagger keeps and reports matches: by field, start, longest first.
+Find = tuple[int, int, int, int, int, int]
+_Entry = tuple[frozenset[str], int, int, int, int]  # prefixes allowed, kind, rank, owner, term
+
+
+def rule_ranks(rules: RuleSet) -> list[int]:
+    """Per rule index, the place of the rule's id among all ids in sorted order."""
+    ranks = [0] * len(rules.rules)
+    for place, r in enumerate(sorted(range(len(rules.rules)), key=lambda r: rules.rules[r].id)):
+        ranks[r] = place
+    return ranks
 
 
 class _Key(NamedTuple):
@@ -81,9 +91,10 @@ class _Key(NamedTuple):
     regex: tuple[tuple[re.Pattern[str], _Entry], ...]
 
 
-def _compile_key(key: str, entries: list[tuple[Slot, TermPattern]]) -> _Key:
+def _compile_key(key: str, entries: list[tuple[Slot, TermPattern]], ranks: list[int]) -> _Key:
     def entry(slot: Slot, p: TermPattern) -> _Entry:
-        return (p.prefixes, slot.kind, slot.owner, slot.term)
+        rank = ranks[slot.owner] if slot.kind != CONTEXT else 0
+        return (p.prefixes, slot.kind, rank, slot.owner, slot.term)
 
     return _Key(
         length=len(key),
@@ -110,13 +121,14 @@ class Matcher:
             if (slot, pattern) not in entries:
                 entries.append((slot, pattern))
         self._automaton = ahocorasick.Automaton()
+        ranks = rule_ranks(rules)
         for key, entries in by_key.items():
-            compiled = _compile_key(key, entries)
+            compiled = _compile_key(key, entries, ranks)
             # the common shapes get short tuples that scan's fast branches tell
             # apart by their length: a whole word or phrase without prefixes
-            # for one slot (4) or several (2), one-word wildcards without
+            # for one slot (5) or several (2), one-word wildcards without
             # prefixes (3), and a whole word or phrase of one slot that may
-            # have attached prefixes (5)
+            # have attached prefixes (6)
             slots = tuple(entry[1:] for entry in compiled.exact + compiled.word)
             if _is_plain(compiled) and not compiled.word and len(slots) == 1:
                 self._automaton.add_word(key, (compiled.length, *slots[0]))
@@ -137,9 +149,9 @@ class Matcher:
         found: tuple[list[Find], list[Find], list[Find]] = ([], [], [])
         self.scan(text, 0, found)
         return [
-            Hit(start, end, Slot(kind, owner, term))
+            Hit(start, -neg_end, Slot(kind, owner, term))
             for kind, finds in enumerate(found)
-            for _, start, end, owner, term in finds
+            for _, start, neg_end, _, owner, term in finds
         ]
 
     def scan(self, text: str, field: int, out: tuple[list[Find], list[Find], list[Find]]) -> None:
@@ -159,15 +171,15 @@ class Matcher:
         for last, value in self._automaton.iter(text):
             end = last + 1
             size = len(value)
-            if size == 4:
-                length, kind, owner, term = value
+            if size == 5:
+                length, kind, rank, owner, term = value
                 start = end - length
                 if bound[start - 1].isalnum() or bound[end].isalnum():
                     continue
-                add[kind]((field, start, end, owner, term))
+                add[kind]((field, start, -end, rank, owner, term))
                 continue
-            if size == 5:
-                length, prefixes, kind, owner, term = value
+            if size == 6:
+                length, prefixes, kind, rank, owner, term = value
                 start = end - length
                 if bound[end].isalnum():
                     continue
@@ -176,15 +188,15 @@ class Matcher:
                         continue
                 elif "" not in prefixes:
                     continue
-                add[kind]((field, start, end, owner, term))
+                add[kind]((field, start, -end, rank, owner, term))
                 continue
             if size == 2:
                 length, slots = value
                 start = end - length
                 if bound[start - 1].isalnum() or bound[end].isalnum():
                     continue
-                for kind, owner, term in slots:
-                    add[kind]((field, start, end, owner, term))
+                for kind, rank, owner, term in slots:
+                    add[kind]((field, start, -end, rank, owner, term))
                 continue
             if size == 3:
                 length, slots, _ = value
@@ -193,8 +205,8 @@ class Matcher:
                     continue
                 while bound[end].isalnum():
                     end += 1
-                for kind, owner, term in slots:
-                    add[kind]((field, start, end, owner, term))
+                for kind, rank, owner, term in slots:
+                    add[kind]((field, start, -end, rank, owner, term))
                 continue
             length, left_check, right_check, any_prefix, exact, word, regex = value
             start = end - length
@@ -207,21 +219,21 @@ class Matcher:
                     continue
                 prefix = attached
             if exact and not (right_check and bound[end].isalnum()):
-                for prefixes, kind, owner, term in exact:
+                for prefixes, kind, rank, owner, term in exact:
                     if prefix in prefixes:
-                        add[kind]((field, start, end, owner, term))
+                        add[kind]((field, start, -end, rank, owner, term))
             if word:
                 stop = end
                 while bound[stop].isalnum():
                     stop += 1
-                for prefixes, kind, owner, term in word:
+                for prefixes, kind, rank, owner, term in word:
                     if prefix in prefixes:
-                        add[kind]((field, start, stop, owner, term))
-            for pattern, (prefixes, kind, owner, term) in regex:
+                        add[kind]((field, start, -stop, rank, owner, term))
+            for pattern, (prefixes, kind, rank, owner, term) in regex:
                 if prefix in prefixes:
                     m = pattern.match(text, start)
                     if m is not None:
-                        add[kind]((field, start, m.end(), owner, term))
+                        add[kind]((field, start, -m.end(), rank, owner, term))
 
 
 def _is_plain(key: _Key) -> bool:

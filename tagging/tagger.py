@@ -29,7 +29,7 @@ from bisect import bisect_left
 from typing import NamedTuple, Protocol
 
 from model import Match, Tagging
-from tagging.matcher import Find, Hit, Matcher
+from tagging.matcher import CONTEXT, Find, Hit, Matcher, rule_ranks
 from tagging.ruleset import ACTOR, Rule, RuleSet
 from tagging.terms import body_regex
 from tagging.text import SENTENCE_END, NormalisedText, normalise_keep_case, normalise_text
@@ -132,19 +132,19 @@ def _plan(rule: Rule, names: dict[str, int]) -> _RulePlan:
 
 
 _Finds = tuple[list[Find], list[Find], list[Find]]
-# a match kept, ready to sort: field, start, -end, rank of its rule id, rule index
-_Kept = tuple[int, int, int, int, int]
 
 
 class _HitScanner:
     """Adapts any ``HitFinder`` (the reference regex matcher) to ``Matcher.scan``."""
 
-    def __init__(self, finder: HitFinder) -> None:
+    def __init__(self, finder: HitFinder, ranks: list[int]) -> None:
         self.finder = finder
+        self.ranks = ranks
 
     def scan(self, text: str, field: int, out: _Finds) -> None:
         for start, end, (kind, owner, term) in self.finder.find_hits(text):
-            out[kind].append((field, start, end, owner, term))
+            rank = self.ranks[owner] if kind != CONTEXT else 0
+            out[kind].append((field, start, -end, rank, owner, term))
 
 
 class Tagger:
@@ -152,8 +152,9 @@ class Tagger:
 
     def __init__(self, rules: RuleSet, finder: HitFinder | None = None) -> None:
         self.rules = rules
+        self._rank = rule_ranks(rules)  # rule index -> place of its id in sorted order
         self._scanner: Matcher | _HitScanner = (
-            Matcher(rules) if finder is None else _HitScanner(finder)
+            Matcher(rules) if finder is None else _HitScanner(finder, self._rank)
         )
         names = {context.name: i for i, context in enumerate(rules.contexts)}
         self._plans = [_plan(rule, names) for rule in rules.rules]
@@ -189,10 +190,6 @@ class Tagger:
                     kept = normalise_keep_case(term.text).strip()
                     literal = "*" not in kept
                     self._cased[(r, t)] = kept if literal else re.compile(body_regex(kept))
-        order = sorted(range(len(rules.rules)), key=lambda r: rules.rules[r].id)
-        self._rank = [0] * len(order)  # rule index -> place of its id in sorted order
-        for place, r in enumerate(order):
-            self._rank[r] = place
         self._title_factor = rules.title_factor
         self._decay = rules.summary_decay
         self._empty = Tagging(actors=(), categories=(), matches=(), rules_version=rules.version)
@@ -225,8 +222,8 @@ class Tagger:
             if len(self._langs) < _DECIDED_MAX:
                 self._langs[lang] = item_lang
         key = (
-            frozenset([c[3] for c in contexts]),
-            frozenset([e[3] for e in excepts]),
+            frozenset([c[4] for c in contexts]),
+            frozenset([e[4] for e in excepts]),
             item_lang,
         )
         decided = self._decided.get(key)
@@ -235,14 +232,10 @@ class Tagger:
             if len(self._decided) < _DECIDED_MAX:
                 self._decided[key] = decided
         skipped, checked = decided
-        rank = self._rank
-        kept: list[_Kept] = [
-            (f, start, -end, rank[r], r) for f, start, end, r, _ in candidates if r not in skipped
-        ]
-        for candidate in [c for c in candidates if c[3] in checked]:
+        kept = [c for c in candidates if c[4] not in skipped]
+        for candidate in [c for c in candidates if c[4] in checked]:
             if self._position_holds(candidate, fields, item_lang, excepts, contexts):
-                f, start, end, r, _ = candidate
-                kept.append((f, start, -end, rank[r], r))
+                kept.append(candidate)
         actor_of = self._actor_of
         actors = {actor_of[k[4]] for k in kept}
         actors.discard("")
@@ -293,7 +286,8 @@ class Tagger:
         contexts: list[Find],
     ) -> bool:
         """Whether a match survives the checks that depend on where it is."""
-        f_index, start, end, r, t = candidate
+        f_index, start, neg_end, _, r, t = candidate
+        end = -neg_end
         plan = self._plans[r]
         rule = plan.rule
         if plan.strict_lang and item_lang and rule.terms[t].lang != item_lang:
@@ -301,8 +295,8 @@ class Tagger:
         if t in plan.cased and not self._case_holds(fields[f_index], start, end, r, t):
             return False
         if plan.has_except:
-            for e_field, e_start, e_end, e_rule, _ in excepts:
-                if e_rule == r and e_field == f_index and e_start <= start and end <= e_end:
+            for e_field, e_start, e_neg_end, _, e_rule, _ in excepts:
+                if e_rule == r and e_field == f_index and e_start <= start and e_neg_end <= neg_end:
                     return False
         if plan.unless_near and _near(fields, candidate, plan.unless_near, plan.within, contexts):
             return False
@@ -320,7 +314,7 @@ class Tagger:
             return surface == expected
         return expected.fullmatch(surface) is not None
 
-    def _matches(self, fields: tuple[_Field, _Field], kept: list[_Kept]) -> tuple[Match, ...]:
+    def _matches(self, fields: tuple[_Field, _Field], kept: list[Find]) -> tuple[Match, ...]:
         """The outermost matches, offsets into the original text, by field, start, end, rule id.
 
         A match lying inside another match of the same rule in the same field
@@ -347,7 +341,7 @@ class Tagger:
         # with a map, the output order of each match (its folded start breaks ties)
         order: list[tuple[int, int, int, int, int]] = []
         last_field = last_start = -1
-        for f, start, neg_end, place, r in kept:
+        for f, start, neg_end, place, r, _ in kept:
             key = r + r + f
             end = -neg_end
             if reach_get(key, -1) >= end:
@@ -426,12 +420,14 @@ def _near(
     the words and sentence ends in between, so the words are counted twice
     at most, however many terms the context has in the field.
     """
-    f_index, start, end, _, _ = candidate
+    f_index, start, neg_end, _, _, _ = candidate
+    end = -neg_end
     before: tuple[int, int] | None = None  # the nearest wanted term ending before the match
     after: tuple[int, int] | None = None  # and the nearest starting after it
-    for c_field, c_start, c_end, c, _ in contexts:
+    for c_field, c_start, c_neg_end, _, c, _ in contexts:
         if c_field != f_index or c not in wanted:
             continue
+        c_end = -c_neg_end
         if c_start < start:
             if start < c_end:
                 return True  # overlapping: 0 words
