@@ -230,8 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     naive_fields = fields[: 2 * len(naive_items)]
 
     def match_ours() -> None:
-        for field, text in fields:
-            matcher.scan(normalise_text(text).text, field, ([], [], []))
+        for title, summary, _ in items:
+            matcher.scan((normalise_text(title).text, normalise_text(summary).text), ([], [], []))
 
     naive_hits: list[int] = []
 

@@ -15,7 +15,7 @@ few character tests, with a regular expression only for phrases that have a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 import ahocorasick
@@ -147,15 +147,16 @@ class Matcher:
     def find_hits(self, text: str) -> list[Hit]:
         """Every match of every term in folded ``text``, in no particular order."""
         found: tuple[list[Find], list[Find], list[Find]] = ([], [], [])
-        self.scan(text, 0, found)
+        self.scan((text,), found)
         return [
             Hit(start, -neg_end, Slot(kind, owner, term))
             for kind, finds in enumerate(found)
             for _, start, neg_end, _, owner, term in finds
         ]
 
-    def scan(self, text: str, field: int, out: tuple[list[Find], list[Find], list[Find]]) -> None:
-        """Append every match in folded ``text`` to ``out[kind]`` as a ``Find``.
+    def scan(self, texts: Sequence[str], out: tuple[list[Find], list[Find], list[Find]]) -> None:
+        """Append every match in each folded text of ``texts`` (field 0, 1, ...) to
+        ``out[kind]`` as a ``Find``.
 
         ``out`` is indexed by slot kind (TERM, EXCEPT, CONTEXT), so the tagger
         gets its candidates, except phrases and context terms already apart.
@@ -164,76 +165,77 @@ class Matcher:
         if self._empty:
             return
         add = (out[0].append, out[1].append, out[2].append)
-        # ``bound[i].isalnum()`` tells whether text[i] is a word character (the
-        # underscore made a letter), and is False just outside the text: at
-        # bound[-1] and bound[len(text)], the space added at its end
-        bound = (text.replace("_", "a") if "_" in text else text) + " "
-        for last, value in self._automaton.iter(text):
-            end = last + 1
-            size = len(value)
-            if size == 5:
-                length, kind, rank, owner, term = value
-                start = end - length
-                if bound[start - 1].isalnum() or bound[end].isalnum():
-                    continue
-                add[kind]((field, start, -end, rank, owner, term))
-                continue
-            if size == 6:
-                length, prefixes, kind, rank, owner, term = value
-                start = end - length
-                if bound[end].isalnum():
-                    continue
-                if bound[start - 1].isalnum():
-                    if _attached_prefix(text, start) not in prefixes:
+        for field, text in enumerate(texts):
+            # ``bound[i].isalnum()`` tells whether text[i] is a word character (the
+            # underscore made a letter), and is False just outside the text: at
+            # bound[-1] and bound[len(text)], the space added at its end
+            bound = (text.replace("_", "a") if "_" in text else text) + " "
+            for last, value in self._automaton.iter(text):
+                end = last + 1
+                size = len(value)
+                if size == 5:
+                    length, kind, rank, owner, term = value
+                    start = end - length
+                    if bound[start - 1].isalnum() or bound[end].isalnum():
                         continue
-                elif "" not in prefixes:
-                    continue
-                add[kind]((field, start, -end, rank, owner, term))
-                continue
-            if size == 2:
-                length, slots = value
-                start = end - length
-                if bound[start - 1].isalnum() or bound[end].isalnum():
-                    continue
-                for kind, rank, owner, term in slots:
                     add[kind]((field, start, -end, rank, owner, term))
-                continue
-            if size == 3:
-                length, slots, _ = value
-                start = end - length
-                if bound[start - 1].isalnum():
                     continue
-                while bound[end].isalnum():
-                    end += 1
-                for kind, rank, owner, term in slots:
+                if size == 6:
+                    length, prefixes, kind, rank, owner, term = value
+                    start = end - length
+                    if bound[end].isalnum():
+                        continue
+                    if bound[start - 1].isalnum():
+                        if _attached_prefix(text, start) not in prefixes:
+                            continue
+                    elif "" not in prefixes:
+                        continue
                     add[kind]((field, start, -end, rank, owner, term))
-                continue
-            length, left_check, right_check, any_prefix, exact, word, regex = value
-            start = end - length
-            prefix = ""
-            if left_check and bound[start - 1].isalnum():
-                if not any_prefix:
                     continue
-                attached = _attached_prefix(text, start)
-                if attached is None:
-                    continue
-                prefix = attached
-            if exact and not (right_check and bound[end].isalnum()):
-                for prefixes, kind, rank, owner, term in exact:
-                    if prefix in prefixes:
+                if size == 2:
+                    length, slots = value
+                    start = end - length
+                    if bound[start - 1].isalnum() or bound[end].isalnum():
+                        continue
+                    for kind, rank, owner, term in slots:
                         add[kind]((field, start, -end, rank, owner, term))
-            if word:
-                stop = end
-                while bound[stop].isalnum():
-                    stop += 1
-                for prefixes, kind, rank, owner, term in word:
+                    continue
+                if size == 3:
+                    length, slots, _ = value
+                    start = end - length
+                    if bound[start - 1].isalnum():
+                        continue
+                    while bound[end].isalnum():
+                        end += 1
+                    for kind, rank, owner, term in slots:
+                        add[kind]((field, start, -end, rank, owner, term))
+                    continue
+                length, left_check, right_check, any_prefix, exact, word, regex = value
+                start = end - length
+                prefix = ""
+                if left_check and bound[start - 1].isalnum():
+                    if not any_prefix:
+                        continue
+                    attached = _attached_prefix(text, start)
+                    if attached is None:
+                        continue
+                    prefix = attached
+                if exact and not (right_check and bound[end].isalnum()):
+                    for prefixes, kind, rank, owner, term in exact:
+                        if prefix in prefixes:
+                            add[kind]((field, start, -end, rank, owner, term))
+                if word:
+                    stop = end
+                    while bound[stop].isalnum():
+                        stop += 1
+                    for prefixes, kind, rank, owner, term in word:
+                        if prefix in prefixes:
+                            add[kind]((field, start, -stop, rank, owner, term))
+                for pattern, (prefixes, kind, rank, owner, term) in regex:
                     if prefix in prefixes:
-                        add[kind]((field, start, -stop, rank, owner, term))
-            for pattern, (prefixes, kind, rank, owner, term) in regex:
-                if prefix in prefixes:
-                    m = pattern.match(text, start)
-                    if m is not None:
-                        add[kind]((field, start, -m.end(), rank, owner, term))
+                        m = pattern.match(text, start)
+                        if m is not None:
+                            add[kind]((field, start, -m.end(), rank, owner, term))
 
 
 def _is_plain(key: _Key) -> bool:

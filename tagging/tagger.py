@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
 from model import Match, Tagging
@@ -141,10 +142,11 @@ class _HitScanner:
         self.finder = finder
         self.ranks = ranks
 
-    def scan(self, text: str, field: int, out: _Finds) -> None:
-        for start, end, (kind, owner, term) in self.finder.find_hits(text):
-            rank = self.ranks[owner] if kind != CONTEXT else 0
-            out[kind].append((field, start, -end, rank, owner, term))
+    def scan(self, texts: Sequence[str], out: _Finds) -> None:
+        for field, text in enumerate(texts):
+            for start, end, (kind, owner, term) in self.finder.find_hits(text):
+                rank = self.ranks[owner] if kind != CONTEXT else 0
+                out[kind].append((field, start, -end, rank, owner, term))
 
 
 class Tagger:
@@ -207,8 +209,7 @@ class Tagger:
         """Tag one item; see the module docstring for the order of decisions."""
         folded_title, folded_summary = normalise_text(title), normalise_text(summary)
         found: _Finds = ([], [], [])
-        self._scanner.scan(folded_title.text, 0, found)
-        self._scanner.scan(folded_summary.text, 1, found)
+        self._scanner.scan((folded_title.text, folded_summary.text), found)
         candidates, excepts, contexts = found
         if not candidates:
             return self._empty

@@ -190,7 +190,13 @@ def _fold(text: str, table: _FoldTable) -> NormalisedText:
             origin.extend([i] * len(table[ord(c)]))
     if "  " in folded:
         folded, origin = _collapse_spaces(folded, origin)
-    return NormalisedText(folded, len(text), None if origin is None else tuple(origin))
+    # tuple.__new__ skips the named tuple's own __new__ (a Python function): two per item
+    return _tuple_new(
+        NormalisedText, (folded, len(text), None if origin is None else tuple(origin))
+    )
+
+
+_tuple_new = tuple.__new__
 
 
 def _collapse_spaces(folded: str, origin: list[int] | None) -> tuple[str, list[int]]:
