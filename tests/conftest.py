@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,6 +22,12 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
         if name.startswith("TENSIONWATCH_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+    # Streamlit's AppTest leaves the dashboard script behind as ``__main__``; a digest
+    # worker spawned later in the same test process would run it again, since spawn
+    # re-imports ``__main__`` from its path (and the pool would break).
+    main = sys.modules.get("__main__")
+    if str(getattr(main, "__file__", "")).startswith(str(REPO / "dashboard")):
+        monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     yield
 
 
