@@ -37,6 +37,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,21 +56,28 @@ def _collect_module() -> Any:
     return module
 
 
-def build_base(path: Path, feeds: int, entries: int, seed: int, workers: int) -> None:
-    """The database after a first pass (no aggregates refreshed), written to ``path``."""
+@contextmanager
+def _served(feeds: int, entries: int, seed: int, workers: int, name: str) -> Iterator[Any]:
+    """``bench/collect.py``'s feeds served on 127.0.0.1, and the config of our side in a
+    temporary folder (``name.toml``, database ``name.db``); yields (module, folder, config)."""
     collect = _collect_module()
-    started = time.perf_counter()
     made = {f.path: f for f in (collect.make_feed(n, entries, seed) for n in range(feeds))}
     server = collect.FeedServer(made)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     work = Path(tempfile.mkdtemp(prefix="tw-bench-stories-"))
     try:
-        config = collect.write_config(work, server, made, workers, "base")
-        run = collect.run_process(collect.ours_argv(config), work / "base.log")
-        shutil.copyfile(work / "base.db", path)
+        yield collect, work, collect.write_config(work, server, made, workers, name)
     finally:
         server.shutdown()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def build_base(path: Path, feeds: int, entries: int, seed: int, workers: int) -> None:
+    """The database after a first pass (no aggregates refreshed), written to ``path``."""
+    started = time.perf_counter()
+    with _served(feeds, entries, seed, workers, "base") as (collect, work, config):
+        run = collect.run_process(collect.ours_argv(config), work / "base.log")
+        shutil.copyfile(work / "base.db", path)
     print(
         f"base database built: {feeds} x {entries} items, pass {run.seconds:.1f} s, "
         f"{run.peak_rss_mb:.0f} MB; total {time.perf_counter() - started:.1f} s -> {path}"
@@ -77,17 +86,8 @@ def build_base(path: Path, feeds: int, entries: int, seed: int, workers: int) ->
 
 def time_cli(feeds: int, entries: int, seed: int, workers: int) -> None:
     """``tensionwatch collect --once`` on an empty database: pass, aggregates, alerts."""
-    collect = _collect_module()
-    made = {f.path: f for f in (collect.make_feed(n, entries, seed) for n in range(feeds))}
-    server = collect.FeedServer(made)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    work = Path(tempfile.mkdtemp(prefix="tw-bench-stories-"))
-    try:
-        config = collect.write_config(work, server, made, workers, "cli")
+    with _served(feeds, entries, seed, workers, "cli") as (collect, work, config):
         run = collect.run_process(collect.cli_argv(config), work / "cli.log")
-    finally:
-        server.shutdown()
-        shutil.rmtree(work, ignore_errors=True)
     print(
         f"collect --once, {feeds} x {entries} items: {run.seconds:.1f} s wall, {run.cpu:.1f} s "
         f"CPU, peak {run.peak_rss_mb:.0f} MB (the process and its workers)"

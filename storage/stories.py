@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from storage.db import from_iso, to_iso
 from storage.minhash import (
     BANDS,
     NUM_PERM,
@@ -203,13 +204,13 @@ def _assign(
     ids: Sequence[str],
     published: Sequence[int],
     signatures: Signatures,
+    keys: Keys,
     known: Iterable[Neighbours],
     starts_of: StartsOf,
 ) -> dict[str, str]:
     """Story id of each pending item (given in (published, id) order, ids distinct and
-    none among the ``known`` items): the rule of the module docstring. ``starts_of``
-    gives the first item of the known stories it is asked about."""
-    keys = band_keys(signatures)
+    none among the ``known`` items; ``keys``: their band keys): the rule of the module
+    docstring. ``starts_of`` gives the first item of the known stories it is asked about."""
     # 1. similar pairs with the known items, block by block, one per (item, story): they
     # do not depend on the stories the pending items join
     pair_item: list[Rows] = []
@@ -371,10 +372,12 @@ def cluster_stories(
         if candidate.id not in seen:  # already clustered: keeps its story
             seen.add(candidate.id)
             ordered.append(candidate)
+    signatures = sign_texts([(c.title, c.summary) for c in ordered])
     return _assign(
         [c.id for c in ordered],
         [_micros(c.published) for c in ordered],
-        sign_texts([(c.title, c.summary) for c in ordered]),
+        signatures,
+        band_keys(signatures),
         [block],
         lambda stories: {s: starts[s] for s in stories if s in starts},
     )
@@ -384,11 +387,11 @@ def cluster_stories(
 
 
 def _parse_micros(text: str) -> int:
-    return _micros(datetime.fromisoformat(text))
+    return _micros(from_iso(text))
 
 
 def _iso_before(text: str, delta: timedelta) -> str:
-    return (datetime.fromisoformat(text) - delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return to_iso(from_iso(text) - delta)
 
 
 def cluster_pending(db: sqlite_utils.Database) -> Iterator[dict[str, str]]:
@@ -437,6 +440,7 @@ def _cluster_chunk(db: sqlite_utils.Database, chunk: Sequence[Sequence[Any]]) ->
         ids,
         [_parse_micros(row[1]) for row in chunk],
         signatures,
+        keys,
         _neighbours(db, keys, _iso_before(chunk[0][1], 2 * STORY_WINDOW)),
         lambda stories: _story_starts(db, sorted(stories)),
     )
@@ -553,8 +557,6 @@ def _sign_clustered(db: sqlite_utils.Database, since: str) -> None:
             break
         after = rows[-1][0]
         signatures = sign_texts([(row[3], row[4]) for row in rows])
-        _store_signatures(
-            db, [row[1] for row in rows], [row[2] for row in rows], signatures,
-            band_keys(signatures),
-        )  # fmt: skip
+        ids, published = [row[1] for row in rows], [row[2] for row in rows]
+        _store_signatures(db, ids, published, signatures, band_keys(signatures))
     conn.execute("DELETE FROM temp.story_unsigned")
