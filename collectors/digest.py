@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from model import FetchResult, ParseError, TaggedItem
+from storage.items import ItemRecord, item_records
 
 if TYPE_CHECKING:
     from tagging import Tagger
@@ -46,7 +47,7 @@ MIN_FEEDS = 20  # a pass over fewer feeds digests on its threads: a process cost
 class Digest:
     """A body's items, tagged, and what the parser noticed on the way."""
 
-    tagged: tuple[TaggedItem, ...]
+    records: tuple[ItemRecord, ...]  # the tagged items, as the rows that store them
     warning: str | None
     ttl_seconds: int | None
 
@@ -62,10 +63,10 @@ def digest_body(
 
     parsed = parse_feed(result)
     items = normalise_entries(feed_url, parsed, now, default_lang=default_lang or parsed.lang)
-    tagged = tuple(
+    records = item_records(
         TaggedItem(item, tagger.tag(item.title, item.summary, item.lang)) for item in items
     )
-    return Digest(tagged, parsed.warning, parsed.ttl_seconds)
+    return Digest(records, parsed.warning, parsed.ttl_seconds)
 
 
 def default_processes(workers: int) -> int:

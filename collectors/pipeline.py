@@ -40,7 +40,6 @@ from model import (
     ParseError,
     PollOutcome,
     StorageError,
-    TaggedItem,
 )
 from storage.feeds import (
     FeedState,
@@ -51,7 +50,7 @@ from storage.feeds import (
     record_failure,
     record_success,
 )
-from storage.items import bulk_writes, store_items, write_transaction
+from storage.items import ItemRecord, bulk_writes, store_items, write_transaction
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -151,7 +150,7 @@ class Polled:
     error: FetchError | ParseError | None = None
     body_hash: str | None = None
     unchanged: bool = False  # 304, or the same bytes as last time: nothing parsed
-    tagged: tuple[TaggedItem, ...] = ()
+    records: tuple[ItemRecord, ...] = ()  # the tagged items, as stored
     warning: str | None = None
     advertised: float | None = None  # seconds between polls the feed asks for
 
@@ -195,7 +194,7 @@ def poll_network(
         started,
         result,
         body_hash=body_hash,
-        tagged=digest.tagged,
+        records=digest.records,
         warning=digest.warning,
         advertised=digest.ttl_seconds or advertised,
     )
@@ -260,7 +259,7 @@ def write_poll(
     warning = polled.warning
     if not polled.unchanged:
         warning = _follow_move(db, state, result.permanent_url) or warning
-        new, seen = store_items(db, state.id, polled.tagged, archive=spec.archive, now=now)
+        new, seen = store_items(db, state.id, polled.records, archive=spec.archive, now=now)
     record_success(
         db,
         state.id,
@@ -432,7 +431,7 @@ class _Ready:
         if not self.polls:
             self.since = time.monotonic()
         self.polls.append((job, polled))
-        self.items += len(polled.tagged)
+        self.items += len(polled.records)
 
     def due(self, *, finished: bool) -> bool:
         return bool(self.polls) and (

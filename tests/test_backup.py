@@ -24,7 +24,7 @@ from model import FeedSpec, NormalisedItem, StorageError, TaggedItem, Tagging
 from storage.backup import backup_database
 from storage.db import open_database, open_database_readonly
 from storage.feeds import feed_state, sync_feeds
-from storage.items import store_items, write_transaction
+from storage.items import item_records, store_items, write_transaction
 from tests.conftest import WriteConfig
 
 EXE = str(Path(sys.executable).parent / "tensionwatch")
@@ -72,7 +72,9 @@ class Writer(threading.Thread):
             assert state is not None
             while not self.stop.is_set():
                 with write_transaction(db):
-                    store_items(db, state.id, batch(self.committed), archive=False, now=NOW)
+                    store_items(
+                        db, state.id, item_records(batch(self.committed)), archive=False, now=NOW
+                    )
                 self.committed += 1
         except BaseException as e:  # surfaced by the test, never swallowed
             self.error = e
