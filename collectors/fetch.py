@@ -3,22 +3,26 @@
 ``fetch_feed`` takes an http(s) URL or a local path (a ``file:`` URL or a
 plain path; local files are always allowed) and returns a ``FetchResult``,
 or raises ``FetchError`` with a message an analyst can act on. Nothing else
-escapes for expected failures.
+escapes for expected failures. It may be called from any thread: HTTP goes
+through a ``FeedClient`` (``make_client``), aiohttp on an event loop of its
+own, so fetches from many threads share one pool of kept-alive connections.
+aiohttp rather than httpx: on the collect benchmark's loopback server,
+1,000 conditional GETs cost about 0.45 s of CPU with httpx and 0.1 s with
+aiohttp, and a pass where every feed answers 304 is little else.
 
 Bounds, all from ``FetchPolicy``:
 
 - connect and read timeouts per network operation, and ``total_timeout``
   for the whole fetch (every redirect hop, connect, TLS, status line,
-  headers and body): every socket operation is cut to what is left of it
-  (``collectors.deadline``), so a server trickling its headers or body a
-  byte at a time is dropped at the deadline (DNS lookups are not bounded);
+  headers and body: aiohttp's ``total`` covers the whole of a request, so
+  a server trickling its headers or body a byte at a time is dropped at the
+  deadline; DNS lookups of the private-address guard are not bounded);
 - ``max_bytes`` counted on the decompressed body while it streams,
   refused as soon as it is passed. The body is inflated here, not by
-  httpx (which inflates a whole network chunk at once, up to 64 MiB for a
-  64 KiB chunk of a gzip bomb): at most ``INFLATE_STEP`` bytes come out of
-  zlib at a time, so a compression bomb costs no more memory than
-  ``max_bytes``. ``gzip`` (several members too) and ``deflate`` are asked
-  for and understood; any other Content-Encoding is an error;
+  aiohttp: at most ``INFLATE_STEP`` bytes come out of zlib at a time, so a
+  compression bomb costs no more memory than ``max_bytes``. ``gzip``
+  (several members too) and ``deflate`` are asked for and understood; any
+  other Content-Encoding is an error;
 - redirects followed by hand, at most ``max_redirects``, only to http(s),
   never twice to the same URL; each hop's host goes through the
   private-address guard (``collectors.netguard``) unless
@@ -36,22 +40,24 @@ raises with ``status``.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-import httpx
+import aiohttp
+from yarl import URL
 
 from collectors import netguard
-from collectors.deadline import DeadlineBackend, fetch_deadline, transport_with
 from model import ConditionalHeaders, FetchError, FetchPolicy, FetchResult
 
 ACCEPT = (
@@ -60,41 +66,79 @@ ACCEPT = (
 )
 ACCEPT_ENCODING = "gzip, deflate"
 INFLATE_STEP = 64 * 1024
+MAX_CONNECTIONS = 100
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT = frozenset({301, 308})
 
+T = TypeVar("T")
 
-def make_client(policy: FetchPolicy) -> httpx.Client:
-    """An httpx client for ``fetch_feed``: no automatic redirects, no proxies from the
-    environment (a proxy would bypass the private-address guard), guarded connects."""
-    transport = (
-        transport_with(DeadlineBackend())
-        if policy.allow_private_networks
-        else netguard.guarded_transport()
-    )
-    return httpx.Client(
-        transport=transport,
-        timeout=_timeout(policy, policy.total_timeout),
-        follow_redirects=False,
-        headers={
-            "User-Agent": policy.user_agent,
-            "Accept": ACCEPT,
-            "Accept-Encoding": ACCEPT_ENCODING,
-        },
-        trust_env=False,
-    )
+
+class FeedClient:
+    """An aiohttp session on an event loop of its own (a daemon thread), for
+    ``fetch_feed`` from any thread. Close it (or use it as a context manager)."""
+
+    def __init__(self, policy: FetchPolicy) -> None:
+        self.policy = policy
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="feed-client", daemon=True
+        )
+        self._thread.start()
+        self.session = self.run(self._open())
+        self._closed = False
+
+    async def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=MAX_CONNECTIONS,
+            # The guard checks the addresses of every connection it opens (DNS
+            # rebinding); without it, aiohttp's own cached lookups.
+            resolver=None if self.policy.allow_private_networks else netguard.GuardedResolver(),
+            use_dns_cache=self.policy.allow_private_networks,
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            auto_decompress=False,  # inflated in bounded steps by ``_Inflater``
+            trust_env=False,  # a proxy from the environment would bypass the guard
+            headers={"Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
+            timeout=aiohttp.ClientTimeout(total=None),  # each request sets its own
+        )
+
+    def run(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run ``work`` on the client's loop and wait for its result (never call this
+        from the loop's own thread)."""
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.run(self.session.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    def __enter__(self) -> FeedClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def make_client(policy: FetchPolicy) -> FeedClient:
+    """A client for ``fetch_feed``: no automatic redirects or decompression, no proxies
+    from the environment, and (unless ``policy.allow_private_networks``) connections
+    to checked public addresses only."""
+    return FeedClient(policy)
 
 
 def fetch_feed(
-    client: httpx.Client, url: str, conditional: ConditionalHeaders, policy: FetchPolicy
+    client: FeedClient, url: str, conditional: ConditionalHeaders, policy: FetchPolicy
 ) -> FetchResult:
     """Fetch ``url`` (http(s) or a local path) under ``policy``; see the module docstring."""
     started = time.monotonic()
     if not url.lower().startswith(("http://", "https://")):
         return _read_local(url, policy, started)
-    fetch = _Fetch(client, url, conditional, policy, started)
-    with fetch_deadline(started + policy.total_timeout):
-        return fetch.run()
+    return client.run(_Fetch(client.session, url, conditional, policy, started).run())
 
 
 def parse_retry_after(value: str, now: datetime) -> datetime | None:
@@ -116,17 +160,17 @@ def parse_retry_after(value: str, now: datetime) -> datetime | None:
 
 @dataclass
 class _Fetch:
-    client: httpx.Client
+    session: aiohttp.ClientSession
     url: str
     conditional: ConditionalHeaders
     policy: FetchPolicy
     started: float
     permanent: bool = False  # every redirect so far was a 301 or 308
 
-    def run(self) -> FetchResult:
+    async def run(self) -> FetchResult:
         current, visited, statuses = self.url, [self.url], list[int]()
         while True:
-            step = self._hop(current)
+            step = await self._hop(current)
             if isinstance(step, FetchResult):
                 return step
             status, target = step
@@ -143,51 +187,45 @@ class _Fetch:
             self.permanent = all(s in PERMANENT for s in statuses)
             current = target
 
-    def _hop(self, url: str) -> FetchResult | tuple[int, str]:
+    async def _hop(self, url: str) -> FetchResult | tuple[int, str]:
         """One request: a result, or (status, next URL) for a redirect."""
-        parts = httpx.URL(url) if _valid(url) else None
-        if parts is None or not parts.host:
+        parts = _valid(url)
+        if parts is None:
             raise FetchError(self.url, f"invalid URL {url!r}")
         if not self.policy.allow_private_networks:
-            self._guard(parts)
+            await self._guard(parts)
         remaining = self._remaining()
         try:
-            with self.client.stream(
-                "GET", parts, headers=self._headers(), timeout=_timeout(self.policy, remaining)
+            async with self.session.get(
+                parts,
+                headers=self._headers(),
+                allow_redirects=False,
+                timeout=_timeout(self.policy, remaining),
             ) as response:
-                if response.status_code in REDIRECTS:
-                    return response.status_code, self._redirect_target(response)
+                if response.status in REDIRECTS:
+                    return response.status, self._redirect_target(response)
                 self._check_status(response)
-                if response.status_code == 304:
-                    # A 304 has no body (h11 reads none whatever the headers say), but
-                    # the response must be read to its end for its connection to go
-                    # back to the pool: closed unread, every 304 cost a new connection.
-                    response.read()
-                    body = b""
-                else:
-                    body = self._read_body(response)
+                # A 304 has no body; read to its end, its connection goes back to the pool.
+                body = b"" if response.status == 304 else await self._read_body(response)
                 return self._result(response, body)
         except netguard.PrivateAddressError as e:
             raise FetchError(self.url, str(e)) from e
-        except httpx.InvalidURL as e:  # httpx pre-builds the next request of a redirect
-            raise FetchError(
-                self.url,
-                f"the server redirected to a URL that cannot be followed ({e}); "
-                "only http and https redirects are followed",
-            ) from e
-        except httpx.TimeoutException as e:
+        except TimeoutError as e:  # aiohttp's own timeouts are TimeoutErrors too
             raise FetchError(self.url, self._timeout_reason(e, remaining)) from e
-        except httpx.HTTPError as e:
+        except aiohttp.InvalidURL as e:
+            raise FetchError(self.url, f"invalid URL {url!r} ({e})") from e
+        except aiohttp.ClientError as e:
             raise FetchError(self.url, _network_reason(e)) from e
 
-    def _guard(self, parts: httpx.URL) -> None:
+    async def _guard(self, parts: URL) -> None:
+        host, port = parts.raw_host or "", parts.port or 80
         try:
-            netguard.check_host(parts.host, parts.port or (443 if parts.scheme == "https" else 80))
+            await asyncio.get_running_loop().run_in_executor(None, netguard.check_host, host, port)
         except netguard.PrivateAddressError as e:
             raise FetchError(self.url, str(e)) from e
         except OSError as e:
             raise FetchError(
-                self.url, f"cannot resolve host {parts.host} ({e}); check the feed URL"
+                self.url, f"cannot resolve host {host} ({e}); check the feed URL"
             ) from e
 
     def _headers(self) -> dict[str, str]:
@@ -198,14 +236,14 @@ class _Fetch:
             headers["If-Modified-Since"] = self.conditional.last_modified
         return headers
 
-    def _redirect_target(self, response: httpx.Response) -> str:
+    def _redirect_target(self, response: aiohttp.ClientResponse) -> str:
         location = response.headers.get("location", "").strip()
-        status = response.status_code
+        status = response.status
         if not location:
             raise FetchError(self.url, f"HTTP {status} redirect without a Location header")
         try:
-            target = response.url.join(location)
-        except httpx.InvalidURL as e:
+            target = response.url.join(URL(location))
+        except ValueError as e:
             raise FetchError(self.url, f"HTTP {status} redirect to an invalid URL: {e}") from e
         if target.scheme not in ("http", "https"):
             raise FetchError(
@@ -215,8 +253,8 @@ class _Fetch:
             )
         return str(target)
 
-    def _check_status(self, response: httpx.Response) -> None:
-        status = response.status_code
+    def _check_status(self, response: aiohttp.ClientResponse) -> None:
+        status = response.status
         if status == 304 and not (self.conditional.etag or self.conditional.last_modified):
             raise FetchError(
                 self.url,
@@ -241,12 +279,12 @@ class _Fetch:
             raise FetchError(self.url, f"{phrase}{later}", status=status, retry_after=when)
         raise FetchError(self.url, f"{phrase}{_advice(status)}", status=status)
 
-    def _read_body(self, response: httpx.Response) -> bytes:
+    async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
         limit, deadline = self.policy.max_bytes, self.started + self.policy.total_timeout
         inflater = _Inflater(self.url, response.headers.get("content-encoding", ""))
         chunks: list[bytes] = []
         size = 0
-        for raw in response.iter_raw():
+        async for raw in response.content.iter_any():
             for chunk in inflater.inflate(raw):
                 size += len(chunk)
                 if size > limit:
@@ -256,9 +294,9 @@ class _Fetch:
                 raise FetchError(self.url, self._deadline_reason())
         return b"".join(chunks)
 
-    def _result(self, response: httpx.Response, body: bytes) -> FetchResult:
+    def _result(self, response: aiohttp.ClientResponse, body: bytes) -> FetchResult:
         headers = {name.lower(): value for name, value in response.headers.items()}
-        not_modified = response.status_code == 304
+        not_modified = response.status == 304
         etag = headers.get("etag") or (self.conditional.etag if not_modified else None)
         modified = headers.get("last-modified") or (
             self.conditional.last_modified if not_modified else None
@@ -268,7 +306,7 @@ class _Fetch:
             url=self.url,
             final_url=final,
             permanent_url=final if self.permanent else None,
-            status=response.status_code,
+            status=response.status,
             body=body,
             headers=headers,
             etag=etag,
@@ -289,15 +327,18 @@ class _Fetch:
             "the server is too slow (raise total_timeout if this feed is legitimately slow)"
         )
 
-    def _timeout_reason(self, error: httpx.TimeoutException, remaining: float) -> str:
+    def _timeout_reason(self, error: TimeoutError, remaining: float) -> str:
         if time.monotonic() >= self.started + self.policy.total_timeout - 0.01:
             return self._deadline_reason()
-        if isinstance(error, httpx.ConnectTimeout) and remaining >= self.policy.connect_timeout:
+        if (
+            isinstance(error, aiohttp.ConnectionTimeoutError)
+            and remaining >= self.policy.connect_timeout
+        ):
             return (
                 f"timed out connecting after {self.policy.connect_timeout:g}s; "
                 "the site may be down or blocking us"
             )
-        if isinstance(error, httpx.ReadTimeout) and remaining >= self.policy.read_timeout:
+        if isinstance(error, aiohttp.SocketTimeoutError) and remaining >= self.policy.read_timeout:
             return (
                 f"the server sent nothing for {self.policy.read_timeout:g}s (read timeout); "
                 "it may be overloaded"
@@ -377,30 +418,34 @@ def _read_local(url: str, policy: FetchPolicy, started: float) -> FetchResult:
     )
 
 
-def _timeout(policy: FetchPolicy, remaining: float) -> httpx.Timeout:
-    return httpx.Timeout(
-        connect=min(policy.connect_timeout, remaining),
-        read=min(policy.read_timeout, remaining),
-        write=min(policy.read_timeout, remaining),
-        pool=min(policy.connect_timeout, remaining),
+def _timeout(policy: FetchPolicy, remaining: float) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(
+        total=remaining,
+        sock_connect=min(policy.connect_timeout, remaining),
+        sock_read=min(policy.read_timeout, remaining),
     )
 
 
-def _valid(url: str) -> bool:
+def _valid(url: str) -> URL | None:
+    """``url`` parsed, or None when it is not an http(s) URL with a host we could ask."""
+    if any(ord(c) <= 0x20 or c == "\x7f" for c in url):  # controls and spaces
+        return None
     try:
-        httpx.URL(url)
-    except httpx.InvalidURL:
-        return False
-    return True
+        parts = URL(url)
+    except ValueError:
+        return None
+    ok = parts.scheme in ("http", "https") and parts.raw_host and parts.is_absolute()
+    return parts if ok else None
 
 
-def _network_reason(error: httpx.HTTPError) -> str:
+def _network_reason(error: aiohttp.ClientError) -> str:
     detail = str(error) or type(error).__name__
-    if isinstance(error, httpx.ConnectError):
+    if isinstance(error, aiohttp.ClientConnectorError):
         return f"could not connect ({detail}); the site may be down or the URL wrong"
-    if isinstance(error, httpx.DecodingError):
-        return f"the body could not be decompressed ({detail})"
-    if isinstance(error, httpx.RemoteProtocolError):
+    if isinstance(
+        error,
+        aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | aiohttp.ClientResponseError,
+    ):
         return f"the server broke off or garbled the response ({detail})"
     return f"network error ({type(error).__name__}: {detail})"
 

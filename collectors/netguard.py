@@ -7,11 +7,13 @@ metadata address (169.254.169.254, fd00:ec2::254) or otherwise not global.
 IPv6 addresses that embed an IPv4 address (IPv4-mapped ``::ffff:a.b.c.d``,
 6to4, Teredo, NAT64 ``64:ff9b::/96``) are judged by the IPv4 address too.
 
-The check is made where the connection is opened, not only before: the
-transport from ``guarded_transport`` resolves the host once, checks every
-address, and connects to those checked addresses only (TLS still verifies
-the certificate against the host name), so a DNS answer that changes
-between the check and the connect (DNS rebinding) cannot slip through.
+The check is made where the connection is opened, not only before:
+``GuardedResolver`` is the resolver of the fetching client's connections
+(``collectors.fetch``); it resolves the host once, checks every address,
+and the connection goes to those checked addresses only (TLS still
+verifies the certificate against the host name), so a DNS answer that
+changes between the check and the connect (DNS rebinding) cannot slip
+through. An address literal is not resolved: ``check_host`` judges it.
 ``check_host`` runs the same check up front so the error names the URL.
 
 Refusals raise ``PrivateAddressError`` whose message says how to allow
@@ -20,14 +22,11 @@ private addresses; ``collectors.fetch`` turns it into a ``FetchError``.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
-from collections.abc import Iterable
 
-import httpcore
-import httpx
-
-from collectors.deadline import DeadlineBackend, transport_with
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -99,30 +98,25 @@ def check_host(host: str, port: int) -> None:
     resolve_public(host.strip("[]"), port)
 
 
-def guarded_transport() -> httpx.HTTPTransport:
-    """An httpx transport that connects only to checked public addresses (and obeys
-    the fetch deadline of ``collectors.deadline``)."""
-    return transport_with(_GuardedBackend())
+class GuardedResolver(AbstractResolver):
+    """aiohttp's resolver for connections to checked public addresses only."""
 
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        loop = asyncio.get_running_loop()
+        addresses = await loop.run_in_executor(None, resolve_public, host.strip("[]"), port)
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=port,
+                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in addresses
+        ]
 
-class _GuardedBackend(DeadlineBackend):
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        try:
-            addresses = resolve_public(host.strip("[]"), port)
-        except OSError as e:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {e}") from e
-        failure: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
-        for address in addresses:
-            try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as e:
-                failure = e
-        assert failure is not None  # getaddrinfo never returns an empty list
-        raise failure
+    async def close(self) -> None:
+        pass

@@ -26,10 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-import httpx
-
 from collectors.digest import MIN_FEEDS, DigestPool, digest_body
-from collectors.fetch import fetch_feed
+from collectors.fetch import FeedClient, fetch_feed
 from collectors.politeness import HostLimiter, max_age, poll_interval, round_robin_by_host
 from model import (
     ConditionalHeaders,
@@ -73,7 +71,7 @@ class Collector:
     """Everything one pass needs, built once by the entry point."""
 
     db: sqlite_utils.Database
-    client: httpx.Client
+    client: FeedClient
     tagger: Tagger
     policy: FetchPolicy
     interval: float  # default seconds between polls of a feed

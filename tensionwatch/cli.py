@@ -89,7 +89,7 @@ def cli(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # their per-request and per-job lines drown ours; warnings still show
-    for noisy in ("httpx", "apscheduler"):
+    for noisy in ("aiohttp", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

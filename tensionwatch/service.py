@@ -23,13 +23,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from alerts.evaluate import load_alert_rules, prime_alert_rules
 from alerts.schedule import Coalesced, add_alert_jobs, make_alert_job
 from collectors.digest import default_processes
-from collectors.fetch import make_client
+from collectors.fetch import FeedClient, make_client
 from collectors.pipeline import Clock, Collector, collect_once, refresh_feed, utc_now
 from collectors.schedule import build_scheduler
 from model import FeedSpec, PollOutcome, RulesError, StorageError, TensionwatchError
@@ -107,7 +106,7 @@ class CollectorService:
         self.alert_rules = load_alert_rules(settings)  # an invalid rule stops start-up here
         self._evaluate_alerts = make_alert_job(self.connection, settings, clock, self.alert_rules)
         self.after_pass = Coalesced(self._refresh_and_evaluate)
-        self.client: httpx.Client = make_client(settings.fetch)
+        self.client: FeedClient = make_client(settings.fetch)
         with self.connection() as db:
             sync_feeds(db, settings.feeds, clock())
             self.rules.record(db, clock)

@@ -19,6 +19,7 @@ header lines go out one at a time, ``header_drip`` seconds apart, for as
 long as the server runs (headers that never end). ``handler`` (a
 function of the ``RecordedRequest``) returns the ``Route`` to answer with,
 for answers that depend on the request. Unknown paths answer 404.
+``connections`` counts the connections clients opened.
 Content-Length is set from the body unless the route sets it. Every request
 is recorded, with lower-cased header names.
 """
@@ -59,6 +60,7 @@ class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[RecordedRequest] = []
+        self.connections = 0
         self.stopping = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -114,6 +116,10 @@ class FeedServer:
 def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            server.connections += 1
+            super().setup()
 
         def do_GET(self) -> None:
             request = RecordedRequest(

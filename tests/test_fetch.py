@@ -13,11 +13,10 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from collectors import netguard
-from collectors.fetch import fetch_feed, make_client, parse_retry_after
+from collectors.fetch import FeedClient, fetch_feed, make_client, parse_retry_after
 from model import ConditionalHeaders, FetchError, FetchPolicy
 from tests.feedserver import FeedServer, RecordedRequest, Route
 
@@ -37,16 +36,16 @@ GUARDED = replace(POLICY, allow_private_networks=False)
 
 
 @pytest.fixture
-def client() -> Iterator[httpx.Client]:
+def client() -> Iterator[FeedClient]:
     with make_client(POLICY) as c:
         yield c
 
 
-def fetch(client: httpx.Client, url: str, policy: FetchPolicy = POLICY, **kw: Any) -> Any:
+def fetch(client: FeedClient, url: str, policy: FetchPolicy = POLICY, **kw: Any) -> Any:
     return fetch_feed(client, url, ConditionalHeaders(**kw), policy)
 
 
-def fetch_error(client: httpx.Client, url: str, policy: FetchPolicy = POLICY) -> FetchError:
+def fetch_error(client: FeedClient, url: str, policy: FetchPolicy = POLICY) -> FetchError:
     with pytest.raises(FetchError) as info:
         fetch(client, url, policy)
     assert info.value.url == url
@@ -57,7 +56,7 @@ def fetch_error(client: httpx.Client, url: str, policy: FetchPolicy = POLICY) ->
     ("body", "content_type"), [(RSS, "application/rss+xml"), (ATOM, "application/atom+xml")]
 )
 def test_200_returns_body_validators_and_headers(
-    feed_server: FeedServer, client: httpx.Client, body: bytes, content_type: str
+    feed_server: FeedServer, client: FeedClient, body: bytes, content_type: str
 ) -> None:
     url = feed_server.route(
         "/feed",
@@ -74,7 +73,7 @@ def test_200_returns_body_validators_and_headers(
     assert "if-none-match" not in sent and "if-modified-since" not in sent
 
 
-def test_conditional_get_answered_304(feed_server: FeedServer, client: httpx.Client) -> None:
+def test_conditional_get_answered_304(feed_server: FeedServer, client: FeedClient) -> None:
     def answer(request: RecordedRequest) -> Route:
         if request.headers.get("if-none-match") == '"v1"':
             return Route(status=304)
@@ -99,7 +98,7 @@ def test_conditional_get_answered_304(feed_server: FeedServer, client: httpx.Cli
     ],
 )
 def test_error_statuses(
-    feed_server: FeedServer, client: httpx.Client, status: int, words: str, gone: bool
+    feed_server: FeedServer, client: FeedClient, status: int, words: str, gone: bool
 ) -> None:
     error = fetch_error(client, feed_server.route("/feed", status=status, body=b"<html>"))
     assert error.status == status and error.gone is gone
@@ -107,7 +106,7 @@ def test_error_statuses(
 
 
 @pytest.mark.parametrize("status", [429, 503])
-def test_retry_after_in_seconds(feed_server: FeedServer, client: httpx.Client, status: int) -> None:
+def test_retry_after_in_seconds(feed_server: FeedServer, client: FeedClient, status: int) -> None:
     before = datetime.now(UTC)
     url = feed_server.route("/feed", status=status, headers={"Retry-After": "120"})
     error = fetch_error(client, url)
@@ -120,14 +119,14 @@ def test_retry_after_in_seconds(feed_server: FeedServer, client: httpx.Client, s
     assert "asks to wait until" in str(error)
 
 
-def test_retry_after_as_http_date(feed_server: FeedServer, client: httpx.Client) -> None:
+def test_retry_after_as_http_date(feed_server: FeedServer, client: FeedClient) -> None:
     when = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
     headers = {"Retry-After": format_datetime(when, usegmt=True)}
     error = fetch_error(client, feed_server.route("/feed", status=503, headers=headers))
     assert error.retry_after == when
 
 
-def test_retry_after_missing_or_garbled(feed_server: FeedServer, client: httpx.Client) -> None:
+def test_retry_after_missing_or_garbled(feed_server: FeedServer, client: FeedClient) -> None:
     url = feed_server.route("/feed", status=429, headers={"Retry-After": "soon"})
     error = fetch_error(client, url)
     assert error.status == 429 and error.retry_after is None
@@ -149,7 +148,7 @@ def test_parse_retry_after() -> None:
     [([301], True), ([308, 301], True), ([302], False), ([301, 307], False), ([303], False)],
 )
 def test_redirects_and_permanent_url(
-    feed_server: FeedServer, client: httpx.Client, statuses: list[int], permanent: bool
+    feed_server: FeedServer, client: FeedClient, statuses: list[int], permanent: bool
 ) -> None:
     final = feed_server.route("/final", body=RSS)
     for hop, status in enumerate(statuses):
@@ -161,7 +160,7 @@ def test_redirects_and_permanent_url(
 
 
 def test_permanent_redirect_then_not_modified(
-    feed_server: FeedServer, client: httpx.Client
+    feed_server: FeedServer, client: FeedClient
 ) -> None:
     feed_server.redirect("/old", feed_server.url("/new"), status=301)
     new = feed_server.route("/new", status=304)
@@ -170,14 +169,14 @@ def test_permanent_redirect_then_not_modified(
     assert feed_server.requests_to("/new")[0].headers["if-none-match"] == '"x"'
 
 
-def test_redirect_loop(feed_server: FeedServer, client: httpx.Client) -> None:
+def test_redirect_loop(feed_server: FeedServer, client: FeedClient) -> None:
     feed_server.redirect("/a", "/b")
     url = feed_server.redirect("/b", "/a")
     error = fetch_error(client, feed_server.url("/a"))
     assert f"redirect loop: {url} redirects back to {feed_server.url('/a')}" in str(error)
 
 
-def test_too_many_redirects(feed_server: FeedServer, client: httpx.Client) -> None:
+def test_too_many_redirects(feed_server: FeedServer, client: FeedClient) -> None:
     for hop in range(6):
         feed_server.redirect(f"/r{hop}", f"/r{hop + 1}")
     error = fetch_error(client, feed_server.url("/r0"))
@@ -189,7 +188,7 @@ def test_too_many_redirects(feed_server: FeedServer, client: httpx.Client) -> No
     "location", ["file:///etc/passwd", "FILE:///etc/passwd", "ftp://example.org/feed", "data:,x"]
 )
 def test_redirect_to_other_schemes_refused(
-    feed_server: FeedServer, client: httpx.Client, location: str
+    feed_server: FeedServer, client: FeedClient, location: str
 ) -> None:
     error = fetch_error(
         client, feed_server.route("/feed", status=302, headers={"Location": location})
@@ -197,7 +196,7 @@ def test_redirect_to_other_schemes_refused(
     assert "only http and https redirects are followed" in str(error)
 
 
-def test_redirect_without_location(feed_server: FeedServer, client: httpx.Client) -> None:
+def test_redirect_without_location(feed_server: FeedServer, client: FeedClient) -> None:
     error = fetch_error(client, feed_server.route("/feed", status=301))
     assert "redirect without a Location header" in str(error)
 
@@ -232,7 +231,7 @@ def test_slow_drip_stops_at_total_deadline(feed_server: FeedServer) -> None:
     assert "total deadline of 0.5s" in str(error)
 
 
-def test_body_larger_than_cap(feed_server: FeedServer, client: httpx.Client) -> None:
+def test_body_larger_than_cap(feed_server: FeedServer, client: FeedClient) -> None:
     url = feed_server.route("/big", body=b"x" * (POLICY.max_bytes + 1))
     error = fetch_error(client, url)
     assert "larger than the limit of 65,536 bytes" in str(error)
@@ -240,7 +239,7 @@ def test_body_larger_than_cap(feed_server: FeedServer, client: httpx.Client) -> 
 
 
 def test_gzip_expanding_past_cap_is_refused_while_streaming(
-    feed_server: FeedServer, client: httpx.Client
+    feed_server: FeedServer, client: FeedClient
 ) -> None:
     bomb = gzip.compress(b"<rss>" + b" " * 20_000_000)
     assert len(bomb) < POLICY.max_bytes  # small on the wire, only its expansion is too big
@@ -251,17 +250,17 @@ def test_gzip_expanding_past_cap_is_refused_while_streaming(
     assert time.monotonic() - started < 2.0  # it did not inflate 20 MB first
 
 
-def test_gzip_body_is_decompressed(feed_server: FeedServer, client: httpx.Client) -> None:
+def test_gzip_body_is_decompressed(feed_server: FeedServer, client: FeedClient) -> None:
     url = feed_server.route("/gz", body=gzip.compress(RSS), headers={"Content-Encoding": "gzip"})
     assert fetch(client, url).body == RSS
 
 
-def test_corrupt_gzip(feed_server: FeedServer, client: httpx.Client) -> None:
+def test_corrupt_gzip(feed_server: FeedServer, client: FeedClient) -> None:
     url = feed_server.route("/gz", body=b"not gzip at all", headers={"Content-Encoding": "gzip"})
     assert "could not be decompressed" in str(fetch_error(client, url))
 
 
-def test_connection_refused(client: httpx.Client) -> None:
+def test_connection_refused(client: FeedClient) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -270,7 +269,7 @@ def test_connection_refused(client: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("url", ["http://", "http:///feed", "http://[::1/feed", "http://a\x00b/"])
-def test_invalid_urls(client: httpx.Client, url: str) -> None:
+def test_invalid_urls(client: FeedClient, url: str) -> None:
     assert "invalid URL" in str(fetch_error(client, url))
 
 
@@ -399,7 +398,7 @@ def test_local_files_are_read_and_always_allowed(tmp_path: Path) -> None:
             assert result.permanent_url is None and not result.not_modified
 
 
-def test_local_file_problems(tmp_path: Path, client: httpx.Client) -> None:
+def test_local_file_problems(tmp_path: Path, client: FeedClient) -> None:
     assert "cannot read the local feed file: No such file" in str(
         fetch_error(client, str(tmp_path / "missing.xml"))
     )
@@ -409,21 +408,13 @@ def test_local_file_problems(tmp_path: Path, client: httpx.Client) -> None:
     assert "unsupported URL scheme 'ftp'" in str(fetch_error(client, "ftp://example.org/feed"))
 
 
-def test_a_304_leaves_its_connection_to_the_next_fetch(feed_server: FeedServer) -> None:
+def test_a_304_leaves_its_connection_to_the_next_fetch(
+    feed_server: FeedServer, client: FeedClient
+) -> None:
     """A 304 read to its end goes back to the pool: five polls of unchanged feeds on one
     host open one connection, not five."""
-    from collectors.deadline import DeadlineBackend, transport_with
-
-    class CountingBackend(DeadlineBackend):
-        connects = 0
-
-        def connect_tcp(self, *args: Any, **kwargs: Any) -> Any:
-            CountingBackend.connects += 1
-            return super().connect_tcp(*args, **kwargs)
-
     urls = [feed_server.route(f"/same{n}", status=304, headers={"ETag": '"e"'}) for n in range(5)]
-    with httpx.Client(transport=transport_with(CountingBackend())) as counted:
-        for url in urls:
-            result = fetch_feed(counted, url, ConditionalHeaders(etag='"e"'), POLICY)
-            assert result.not_modified and result.body == b""
-    assert CountingBackend.connects == 1
+    for url in urls:
+        result = fetch_feed(client, url, ConditionalHeaders(etag='"e"'), POLICY)
+        assert result.not_modified and result.body == b""
+    assert feed_server.connections == 1
