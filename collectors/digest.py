@@ -70,8 +70,8 @@ def digest_body(
 
 
 def default_processes(workers: int) -> int:
-    """Worker processes for a pass with ``workers`` fetching threads: one per usable core,
-    no more than the threads that feed them; 1 (no pool) on a single core."""
+    """Worker processes for a pass with ``workers`` fetches at once: one per usable core,
+    no more than the fetches that feed them; 1 (no pool) on a single core."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on every platform

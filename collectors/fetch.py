@@ -41,6 +41,7 @@ raises with ``status``.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 import zlib
@@ -103,10 +104,14 @@ class FeedClient:
             timeout=aiohttp.ClientTimeout(total=None),  # each request sets its own
         )
 
+    def submit(self, work: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Start ``work`` on the client's loop; its result comes in the future."""
+        return asyncio.run_coroutine_threadsafe(work, self._loop)
+
     def run(self, work: Coroutine[Any, Any, T]) -> T:
         """Run ``work`` on the client's loop and wait for its result (never call this
         from the loop's own thread)."""
-        return asyncio.run_coroutine_threadsafe(work, self._loop).result()
+        return self.submit(work).result()
 
     def close(self) -> None:
         if self._closed:
@@ -135,10 +140,17 @@ def fetch_feed(
     client: FeedClient, url: str, conditional: ConditionalHeaders, policy: FetchPolicy
 ) -> FetchResult:
     """Fetch ``url`` (http(s) or a local path) under ``policy``; see the module docstring."""
+    return client.run(fetch_feed_async(client, url, conditional, policy))
+
+
+async def fetch_feed_async(
+    client: FeedClient, url: str, conditional: ConditionalHeaders, policy: FetchPolicy
+) -> FetchResult:
+    """``fetch_feed`` as a coroutine, on ``client``'s loop (``FeedClient.submit``)."""
     started = time.monotonic()
     if not url.lower().startswith(("http://", "https://")):
         return _read_local(url, policy, started)
-    return client.run(_Fetch(client.session, url, conditional, policy, started).run())
+    return await _Fetch(client.session, url, conditional, policy, started).run()
 
 
 def parse_retry_after(value: str, now: datetime) -> datetime | None:

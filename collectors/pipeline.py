@@ -15,19 +15,20 @@ still takes that, and the feed polled again at the next pass.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from collectors.digest import MIN_FEEDS, DigestPool, digest_body
-from collectors.fetch import FeedClient, fetch_feed
+from collectors.digest import MIN_FEEDS, Digest, DigestPool, digest_body
+from collectors.fetch import FeedClient, fetch_feed, fetch_feed_async
 from collectors.politeness import HostLimiter, max_age, poll_interval, round_robin_by_host
 from model import (
     ConditionalHeaders,
@@ -77,7 +78,7 @@ class Collector:
     interval: float  # default seconds between polls of a feed
     max_backoff: float
     clock: Clock = utc_now
-    workers: int = 1  # threads fetching, parsing and tagging in ``collect_once``
+    workers: int = 1  # fetches at once in ``collect_once``
     per_host: int = 2  # most concurrent fetches from one host
     processes: int = 1  # digesting bodies in ``collect_once`` (``collectors.digest``); 1: threads
 
@@ -164,14 +165,45 @@ def poll_network(
     (``collectors.digest``: on this thread, or on ``pool``'s processes)."""
     started = time.monotonic()
     try:
-        result = fetch_feed(
+        result: FetchResult | FetchError = fetch_feed(
             collector.client,
             state.url,
             ConditionalHeaders(state.etag, state.last_modified),
             collector.policy,
         )
     except FetchError as e:
-        return Polled(now, started, error=e)
+        result = e
+    polled = fetched(state, now, started, result)
+    if not isinstance(polled, ToDigest):
+        return polled
+    try:
+        if pool is None:
+            digest = digest_body(polled.result, state.url, spec.lang, now, collector.tagger)
+        else:
+            digest = pool.digest(polled.result, state.url, spec.lang, now)
+    except ParseError as e:
+        return digested(polled, e)
+    return digested(polled, digest)
+
+
+@dataclass(frozen=True)
+class ToDigest:
+    """A fetched body that is new: to parse, normalise and tag (``digested`` then)."""
+
+    now: datetime
+    started: float
+    result: FetchResult
+    body_hash: str
+    advertised: float | None
+
+
+def fetched(
+    state: FeedState, now: datetime, started: float, result: FetchResult | FetchError
+) -> Polled | ToDigest:
+    """What a fetch brought: an error, nothing new (304, or the bytes stored last time),
+    or a body to digest."""
+    if isinstance(result, FetchError):
+        return Polled(now, started, error=result)
     advertised = max_age(result.headers)
     if result.not_modified:
         return Polled(now, started, result, unchanged=True, advertised=advertised)
@@ -180,21 +212,20 @@ def poll_network(
         return Polled(
             now, started, result, body_hash=body_hash, unchanged=True, advertised=advertised
         )
-    try:
-        if pool is None:
-            digest = digest_body(result, state.url, spec.lang, now, collector.tagger)
-        else:
-            digest = pool.digest(result, state.url, spec.lang, now)
-    except ParseError as e:
-        return Polled(now, started, result, error=e)
+    return ToDigest(now, started, result, body_hash, advertised)
+
+
+def digested(body: ToDigest, digest: Digest | ParseError) -> Polled:
+    if isinstance(digest, ParseError):
+        return Polled(body.now, body.started, body.result, error=digest)
     return Polled(
-        now,
-        started,
-        result,
-        body_hash=body_hash,
+        body.now,
+        body.started,
+        body.result,
+        body_hash=body.body_hash,
         records=digest.records,
         warning=digest.warning,
-        advertised=digest.ttl_seconds or advertised,
+        advertised=digest.ttl_seconds or body.advertised,
     )
 
 
@@ -444,17 +475,18 @@ class _Ready:
 def collect_once(collector: Collector, feeds: Iterable[FeedSpec]) -> list[PollOutcome]:
     """Poll every given feed once, whatever its interval; one outcome per feed, in order.
 
-    Fetching, parsing, normalising and tagging (``poll_network``) run on up to
-    ``collector.workers`` threads, at most ``collector.per_host`` of them on
-    one host at a time, feeds taken round-robin by host so one big publisher
-    does not hold every thread; with ``collector.processes`` > 1 and at least
-    ``MIN_FEEDS`` feeds, the threads hand each body to that many worker
-    processes to parse, normalise and tag (``collectors.digest``). Everything
+    Fetches run on the client's event loop (``collectors.fetch.FeedClient``),
+    up to ``collector.workers`` at once, at most ``collector.per_host`` of
+    them from one host, feeds taken round-robin by host so one big publisher
+    does not hold every slot. Each new body is parsed, normalised and tagged
+    by ``collectors.digest``: with ``collector.processes`` > 1 and at least
+    ``MIN_FEEDS`` feeds on that many worker processes, else here. Everything
     that touches the database runs on the calling thread, as results arrive:
     several polls in one transaction once ``STORE_ITEMS`` items are done or
-    the oldest has waited ``STORE_SECONDS``; what waits to be stored is
-    bounded, and so is memory. Hooks that must follow
-    every stored poll go after this returns.
+    the oldest has waited ``STORE_SECONDS``. At most ``8 * workers`` feeds
+    are in flight (fetching, digesting or waiting to be stored), so memory
+    stays bounded. Hooks that must follow every stored poll go after this
+    returns.
     """
     specs = list(feeds)
     outcomes: list[PollOutcome | None] = [None] * len(specs)
@@ -477,28 +509,47 @@ def collect_once(collector: Collector, feeds: Iterable[FeedSpec]) -> list[PollOu
             outcomes[index] = _skipped(state, reason)
         else:
             jobs.append((index, spec, state, now))
-    hosts = HostLimiter(collector.per_host)
+    workers = max(1, collector.workers)
+    hosts = HostLimiter(workers, collector.per_host)
     processes = collector.processes if len(jobs) >= MIN_FEEDS else 1
     digests = DigestPool(collector.tagger, processes)
 
-    def poll(job: _Job) -> Polled:
+    async def poll(job: _Job) -> Polled:
+        """``poll_network`` on the client's loop: the fetch there, the digest on a
+        thread of the loop's (which waits for a worker process, if there is a pool)."""
         _, spec, state, now = job
-        with hosts.slot(state.url):
-            return poll_network(collector, state, spec, now, digests)
+        async with hosts.slot(state.url):
+            started = time.monotonic()
+            try:
+                result: FetchResult | FetchError = await fetch_feed_async(
+                    collector.client,
+                    state.url,
+                    ConditionalHeaders(state.etag, state.last_modified),
+                    collector.policy,
+                )
+            except FetchError as e:
+                result = e
+        step = fetched(state, now, started, result)
+        if not isinstance(step, ToDigest):
+            return step
+        loop = asyncio.get_running_loop()
+        try:
+            digest = await loop.run_in_executor(
+                None, digests.digest, step.result, state.url, spec.lang, now
+            )
+        except ParseError as e:
+            return digested(step, e)
+        return digested(step, digest)
 
-    window = max(1, collector.workers) * 8  # polls running (or waiting for a thread) at most
+    window = workers * 8  # feeds in flight at most
     pending = collections.deque(round_robin_by_host(jobs, key=lambda job: job[2].url))
-    with (
-        digests,
-        bulk_writes(collector.db),
-        ThreadPoolExecutor(max_workers=max(1, collector.workers)) as pool,
-    ):
+    with digests, bulk_writes(collector.db):
         running: dict[Future[Polled], _Job] = {}
         ready = _Ready()
         while pending or running:
             while pending and len(running) < window:
                 job = pending.popleft()
-                running[pool.submit(poll, job)] = job
+                running[collector.client.submit(poll(job))] = job
             done, _ = wait(running, timeout=STORE_SECONDS, return_when=FIRST_COMPLETED)
             for future in done:
                 ready.add(running.pop(future), future.result())

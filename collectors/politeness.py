@@ -5,8 +5,8 @@
   than the default interval and never longer than
   ``MAX_ADVERTISED_INTERVAL`` (a feed cannot make us stop looking); else
   the default interval.
-- ``HostLimiter``: at most ``per_host`` fetches from one host at once,
-  whatever the number of worker threads.
+- ``HostLimiter``: at most so many fetches at once, and at most
+  ``per_host`` from one host (on the fetching client's event loop).
 - ``round_robin_by_host``: a pass's feeds ordered one host at a time, so
   one publisher with many feeds does not hold every worker while its host
   slots are full.
@@ -14,11 +14,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import re
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -44,19 +44,19 @@ def max_age(headers: dict[str, str]) -> float | None:
 
 
 class HostLimiter:
-    """At most ``per_host`` concurrent fetches per host name."""
+    """At most ``total`` concurrent fetches, at most ``per_host`` of them per host name.
+    Its slots are taken on one event loop (the fetching client's)."""
 
-    def __init__(self, per_host: int) -> None:
+    def __init__(self, total: int, per_host: int) -> None:
         self.per_host = max(1, per_host)
-        self._lock = threading.Lock()
-        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._all = asyncio.Semaphore(max(1, total))
+        self._slots: dict[str, asyncio.Semaphore] = {}
 
-    @contextlib.contextmanager
-    def slot(self, url: str) -> Iterator[None]:
+    @contextlib.asynccontextmanager
+    async def slot(self, url: str) -> AsyncIterator[None]:
         host = _host(url)
-        with self._lock:
-            semaphore = self._slots.setdefault(host, threading.BoundedSemaphore(self.per_host))
-        with semaphore:
+        semaphore = self._slots.setdefault(host, asyncio.Semaphore(self.per_host))
+        async with semaphore, self._all:  # the host's first: a waiting feed holds no slot
             yield
 
 
