@@ -159,9 +159,7 @@ def test_redirects_and_permanent_url(
     assert result.permanent_url == (final if permanent else None)
 
 
-def test_permanent_redirect_then_not_modified(
-    feed_server: FeedServer, client: FeedClient
-) -> None:
+def test_permanent_redirect_then_not_modified(feed_server: FeedServer, client: FeedClient) -> None:
     feed_server.redirect("/old", feed_server.url("/new"), status=301)
     new = feed_server.route("/new", status=304)
     result = fetch(client, feed_server.url("/old"), etag='"x"')
