@@ -3,8 +3,8 @@
 ``digest_body`` is that step on the calling thread. On a first pass it is
 nearly all of the collector's CPU (1,000 bench feeds of 50 entries: parse
 2.3 s, normalise 2.2 s, tag 2.6 s of CPU, against 4.8 s for storing), and it
-is pure Python holding the GIL, so the fetching threads cannot spread it over
-a second core. ``DigestPool`` sends each body to one of a few worker
+is pure Python holding the GIL, so threads cannot spread it over a second
+core. ``DigestPool`` sends each body to one of a few worker
 processes instead, each with its own tagger of the same rules, while the
 collector's own process fetches and stores. The pool starts at the first
 body a pass has to parse (a pass where every feed answers 304 or sends the
@@ -12,7 +12,7 @@ same bytes starts none) and only for passes over enough feeds to repay the
 start of a process (``MIN_FEEDS``).
 
 Workers are spawned, not forked: the collector forks nothing while its
-fetching threads and its database connection are live. A worker that dies
+fetching client's event loop and its database connection are live. A worker that dies
 (killed, out of memory) breaks only the pool: that body and every later
 one are digested on the calling thread, as without a pool; a worker whose
 collector was killed exits on its own within a second. A worker's
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from tagging import Tagger
 
 ORPHAN_CHECK_SECONDS = 0.5
-MIN_FEEDS = 20  # a pass over fewer feeds digests on its threads: a process costs ~0.3 s to start
+MIN_FEEDS = 20  # a pass over fewer feeds digests in the collector: a process costs ~0.3 s to start
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ _tagger: Tagger | None = None  # in a worker process: the tagger of the pool's r
 
 def _start_worker(rules_path: str, version: str, collector: int) -> None:
     """Load the collector's rules (the same file, the same version, or no worker at all:
-    the pool then breaks and bodies are digested on the threads). The rules go by path,
+    the pool then breaks and bodies are digested in the collector). The rules go by path,
     not pickled: a spawned child that dies before reading what it is sent would block
     its parent writing more than a pipe holds (multiprocessing keeps the pipe's read
     end open until the write is done), and the compiled tagger pickles to 1.4 MB."""

@@ -4,8 +4,8 @@ load state → skip if disabled or inside a Retry-After / back-off window →
 (``poll_network``, no database: conditional request → not modified, or a
 byte-identical body? → parse → normalise → tag) → (``store_poll``: items,
 feed state and fetch log in ONE transaction) → outcome. ``collect_once``
-runs ``poll_network`` for many feeds on worker threads and every
-``store_poll`` on its own thread (see there). A failing feed never raises
+does the same for many feeds at once: the network part on the fetching
+client's event loop, the stores on the calling thread (see there). A failing feed never raises
 out of here: its error is stored on the feed row and returned in its
 ``PollOutcome``; the pass goes on. A database
 that cannot be written (disk full, read-only) is such an error too: the
@@ -80,7 +80,7 @@ class Collector:
     clock: Clock = utc_now
     workers: int = 1  # fetches at once in ``collect_once``
     per_host: int = 2  # most concurrent fetches from one host
-    processes: int = 1  # digesting bodies in ``collect_once`` (``collectors.digest``); 1: threads
+    processes: int = 1  # digesting bodies in ``collect_once`` (``collectors.digest``); 1: none
 
 
 def backoff_delay(error_count: int, max_backoff: float) -> float:
