@@ -118,6 +118,7 @@ class FeedClient:
             return
         self._closed = True
         self.run(self.session.close())
+        self.run(self._loop.shutdown_default_executor())  # DNS look-ups, digests
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
