@@ -397,7 +397,9 @@ def run_process(argv: list[str], log: Path) -> Run:
     started = time.perf_counter()
     tree_peak_kib = 0
     with log.open("wb") as out:
-        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        process = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=SIDE_ENV
+        )
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
@@ -413,6 +415,10 @@ def run_process(argv: list[str], log: Path) -> Run:
 
 
 RSS_SAMPLE_SECONDS = 0.05
+# Each side as installed for real: with the bytecode of its modules cached. reader's
+# come compiled from pip; ours (an editable install) would be compiled from source in
+# every process if the environment forbade writing bytecode.
+SIDE_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def tree_rss_kib(pid: int) -> int:
