@@ -24,7 +24,14 @@ from model import FeedSpec, NormalisedItem, StorageError, TaggedItem, Tagging
 from storage.backup import backup_database
 from storage.db import open_database, open_database_readonly
 from storage.feeds import feed_state, sync_feeds
-from storage.items import item_records, store_items, write_transaction
+from storage.items import (
+    BULK_CACHE_KIB,
+    BULK_CHECKPOINT_PAGES,
+    bulk_writes,
+    item_records,
+    store_items,
+    write_transaction,
+)
 from tests.conftest import WriteConfig
 
 EXE = str(Path(sys.executable).parent / "tensionwatch")
@@ -197,3 +204,23 @@ def test_a_failed_backup_leaves_no_file_under_the_target_name(
     assert info.value.path == str(target)
     assert not target.exists()
     assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_bulk_writes_tunes_the_connection_only_while_a_pass_writes(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "tw.db")
+    sync_feeds(db, [FeedSpec(url=FEED)], NOW)
+    state = feed_state(db, FEED)
+    assert state is not None
+
+    def pragmas() -> list[int]:
+        names = ("cache_size", "wal_autocheckpoint", "temp_store")
+        return [int(db.conn.execute(f"PRAGMA {name}").fetchone()[0]) for name in names]
+
+    before = pragmas()
+    with bulk_writes(db):
+        assert pragmas() == [-BULK_CACHE_KIB, BULK_CHECKPOINT_PAGES, 2]  # 2: MEMORY
+        for number in range(3):
+            with write_transaction(db):
+                store_items(db, state.id, item_records(batch(number)), archive=False, now=NOW)
+    assert pragmas() == before
+    assert db.execute("SELECT count(*) FROM items").fetchone()[0] == 3 * BATCH
