@@ -102,6 +102,8 @@ _XML_ENCODING = re.compile(rb"""\s*(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*[
 _ODD_ATTRIBUTES = etree.XPath("//@*[local-name() = 'base'] | //@lang")
 _ENTITY_LIKE = re.compile(r"&([A-Za-z0-9_]+);")
 _UTF8 = frozenset({"utf-8", "utf8"})
+# http(s)://, a host part of printable ASCII but / ? # [ ] \ ;, then no space, control or ;
+_PLAIN_URL = re.compile(r'https?://[!"$-.0-:<->@-Z^-~]+(?:[/?#][^\x00-\x20;]*)?')
 
 _parsers = threading.local()
 
@@ -225,7 +227,7 @@ def _atom_entry(element: Any, base: str, header_lang: str | None) -> dict[str, A
         rel = link.get("rel", "alternate")
         kind = link.get("type", "application/atom+xml" if rel == "self" else "text/html")
         if rel == "alternate" and kind in HTML_TYPES:
-            entry["link"] = _urljoin(base, href)
+            entry["link"] = join_url(base, href)
     if "id" in fields:
         entry["id"] = _uri(base, fields["id"])
         entry.setdefault("link", entry["id"])
@@ -299,6 +301,16 @@ def _uri(base: str, element: Any) -> str:
     value = _only_text(element)
     if value != value.strip() or not value:
         raise NotForFastPath
+    return join_url(base, value)
+
+
+def join_url(base: str, value: str) -> str:
+    """feedparser's ``_urljoin(base, value)``, without its cost (a fifth of the fast
+    path's) when it would give ``value`` back unchanged: an absolute http(s) URL with
+    a lower-case scheme and nothing that urllib's split and join would drop or
+    rewrite (spaces, controls, brackets, ";" params, a bare "?" or "#")."""
+    if _PLAIN_URL.fullmatch(value) and "?#" not in value and value[-1] not in "?#":
+        return value
     return str(_urljoin(base, value))
 
 

@@ -134,8 +134,9 @@ def item_id(
     url: str | None, feed_url: str, guid: str | None, title: str, published: datetime | None
 ) -> str:
     """A stable short hex id for an entry (see the module docstring for the recipe)."""
-    if url and not _is_site_root(url):
-        key = "url\0" + _identity_key(url)
+    parts = urlsplit(url) if url else None
+    if parts is not None and not _is_site_root(parts):
+        key = "url\0" + _identity_key(parts)
     elif guid:
         key = f"guid\0{feed_url}\0{guid}"
     else:
@@ -149,13 +150,11 @@ def _is_tracking(param: str) -> bool:
     return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
 
 
-def _identity_key(url: str) -> str:
-    parts = urlsplit(url)
+def _identity_key(parts: SplitResult) -> str:
     scheme = "https" if parts.scheme == "http" else parts.scheme
     query = "&".join(sorted(p for p in parts.query.split("&") if p))
     return urlunsplit(SplitResult(scheme, parts.netloc, parts.path, query, ""))
 
 
-def _is_site_root(url: str) -> bool:
-    parts = urlsplit(url)
+def _is_site_root(parts: SplitResult) -> bool:
     return parts.path in ("", "/") and not parts.query

@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from feedparser.urls import _urljoin
 
-from collectors.fastparse import parse_fast
+from collectors.fastparse import join_url, parse_fast
 from collectors.normalise import normalise_entries
 from collectors.parse import parse_feed, parse_slow
 from model import FetchResult, NormalisedItem, ParseError
@@ -206,3 +207,49 @@ def test_without_feedparsers_helpers_every_body_goes_to_feedparser(
     monkeypatch.setattr(collectors.fastparse, "_parse_date", None)
     assert parse_fast(result) is None
     assert parse_feed(result) == parse_slow(result)
+
+
+JOIN_BASES = [
+    "http://feeds.example.org/rss.xml",
+    "https://x.example/a/b/",
+    "http://127.0.0.1:8000/f",
+]
+JOIN_VALUES = [
+    # taken as they are
+    "http://a.example/b",
+    "https://a.example/b?x=1&y=2#frag",
+    "http://a.example",
+    "http://a.example?q",
+    "http://user:pw@a.example:8080/x",
+    "http://a.example/مغرب",
+    "http://a.example/a/../b",
+    "http://a.example/b#x#y",
+    "http://a.example/b?q=[1]",
+    # joined by feedparser: changed, refused or relative
+    "HTTP://a.example/b",
+    "http:///a.example/b",
+    "http://a.example/b?",
+    "http://a.example/b#",
+    "http://a.example/b?#f",
+    "http://a.example/b;",
+    "http://a.example/b;p",
+    "http://[::1]/x",
+    "http://[::1/x",
+    "http://a.exa\tmple/x",
+    "http://a.example/x y",
+    "http://ä.example/x",
+    "http://a.example\\b/c",
+    "/relative/path",
+    "relative",
+    "?q=1",
+    "#frag",
+    "//other.example/x",
+    "http://",
+    "javascript:alert(1)",
+]
+
+
+@pytest.mark.parametrize("base", JOIN_BASES)
+@pytest.mark.parametrize("value", JOIN_VALUES)
+def test_join_url_is_feedparsers_urljoin(base: str, value: str) -> None:
+    assert join_url(base, value) == str(_urljoin(base, value))
