@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import hashlib
 import logging
 import time
@@ -27,8 +28,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from collectors.digest import MIN_FEEDS, Digest, DigestPool, digest_body
-from collectors.fetch import FeedClient, fetch_feed, fetch_feed_async
+from collectors.digest import MIN_FEEDS, DigestPool, digest_body
+from collectors.fetch import FeedClient, fetch_feed_async
 from collectors.politeness import HostLimiter, max_age, poll_interval, round_robin_by_host
 from model import (
     ConditionalHeaders,
@@ -162,48 +163,32 @@ def poll_network(
     pool: DigestPool | None = None,
 ) -> Polled:
     """Conditional request → not modified (or byte-identical body)? → parse → normalise → tag
-    (``collectors.digest``: on this thread, or on ``pool``'s processes)."""
-    started = time.monotonic()
-    try:
-        result: FetchResult | FetchError = fetch_feed(
-            collector.client,
-            state.url,
-            ConditionalHeaders(state.etag, state.last_modified),
-            collector.policy,
-        )
-    except FetchError as e:
-        result = e
-    polled = fetched(state, now, started, result)
-    if not isinstance(polled, ToDigest):
-        return polled
-    try:
-        if pool is None:
-            digest = digest_body(polled.result, state.url, spec.lang, now, collector.tagger)
-        else:
-            digest = pool.digest(polled.result, state.url, spec.lang, now)
-    except ParseError as e:
-        return digested(polled, e)
-    return digested(polled, digest)
+    (``collectors.digest``: on a thread, or on ``pool``'s processes)."""
+    return collector.client.run(poll_feed(collector, state, spec, now, pool))
 
 
-@dataclass(frozen=True)
-class ToDigest:
-    """A fetched body that is new: to parse, normalise and tag (``digested`` then)."""
-
-    now: datetime
-    started: float
-    result: FetchResult
-    body_hash: str
-    advertised: float | None
-
-
-def fetched(
-    state: FeedState, now: datetime, started: float, result: FetchResult | FetchError
-) -> Polled | ToDigest:
-    """What a fetch brought: an error, nothing new (304, or the bytes stored last time),
-    or a body to digest."""
-    if isinstance(result, FetchError):
-        return Polled(now, started, error=result)
+async def poll_feed(
+    collector: Collector,
+    state: FeedState,
+    spec: FeedSpec,
+    now: datetime,
+    pool: DigestPool | None = None,
+    hosts: HostLimiter | None = None,
+) -> Polled:
+    """``poll_network`` as a coroutine on the client's loop: the fetch there (in one of
+    ``hosts``' slots), the digest on a thread of the loop's, which waits for one of
+    ``pool``'s processes if there is a pool."""
+    async with hosts.slot(state.url) if hosts else contextlib.nullcontext():
+        started = time.monotonic()
+        try:
+            result = await fetch_feed_async(
+                collector.client,
+                state.url,
+                ConditionalHeaders(state.etag, state.last_modified),
+                collector.policy,
+            )
+        except FetchError as e:
+            return Polled(now, started, error=e)
     advertised = max_age(result.headers)
     if result.not_modified:
         return Polled(now, started, result, unchanged=True, advertised=advertised)
@@ -212,20 +197,23 @@ def fetched(
         return Polled(
             now, started, result, body_hash=body_hash, unchanged=True, advertised=advertised
         )
-    return ToDigest(now, started, result, body_hash, advertised)
-
-
-def digested(body: ToDigest, digest: Digest | ParseError) -> Polled:
-    if isinstance(digest, ParseError):
-        return Polled(body.now, body.started, body.result, error=digest)
+    digest = (
+        functools.partial(digest_body, tagger=collector.tagger) if pool is None else pool.digest
+    )
+    try:
+        digested = await asyncio.get_running_loop().run_in_executor(
+            None, digest, result, state.url, spec.lang, now
+        )
+    except ParseError as e:
+        return Polled(now, started, result, error=e)
     return Polled(
-        body.now,
-        body.started,
-        body.result,
-        body_hash=body.body_hash,
-        records=digest.records,
-        warning=digest.warning,
-        advertised=digest.ttl_seconds or body.advertised,
+        now,
+        started,
+        result,
+        body_hash=body_hash,
+        records=digested.records,
+        warning=digested.warning,
+        advertised=digested.ttl_seconds or advertised,
     )
 
 
@@ -514,33 +502,6 @@ def collect_once(collector: Collector, feeds: Iterable[FeedSpec]) -> list[PollOu
     processes = collector.processes if len(jobs) >= MIN_FEEDS else 1
     digests = DigestPool(collector.tagger, processes)
 
-    async def poll(job: _Job) -> Polled:
-        """``poll_network`` on the client's loop: the fetch there, the digest on a
-        thread of the loop's (which waits for a worker process, if there is a pool)."""
-        _, spec, state, now = job
-        async with hosts.slot(state.url):
-            started = time.monotonic()
-            try:
-                result: FetchResult | FetchError = await fetch_feed_async(
-                    collector.client,
-                    state.url,
-                    ConditionalHeaders(state.etag, state.last_modified),
-                    collector.policy,
-                )
-            except FetchError as e:
-                result = e
-        step = fetched(state, now, started, result)
-        if not isinstance(step, ToDigest):
-            return step
-        loop = asyncio.get_running_loop()
-        try:
-            digest = await loop.run_in_executor(
-                None, digests.digest, step.result, state.url, spec.lang, now
-            )
-        except ParseError as e:
-            return digested(step, e)
-        return digested(step, digest)
-
     window = workers * 8  # feeds in flight at most
     pending = collections.deque(round_robin_by_host(jobs, key=lambda job: job[2].url))
     with digests, bulk_writes(collector.db):
@@ -549,7 +510,9 @@ def collect_once(collector: Collector, feeds: Iterable[FeedSpec]) -> list[PollOu
         while pending or running:
             while pending and len(running) < window:
                 job = pending.popleft()
-                running[collector.client.submit(poll(job))] = job
+                _, spec, state, now = job
+                polled = poll_feed(collector, state, spec, now, digests, hosts)
+                running[collector.client.submit(polled)] = job
             done, _ = wait(running, timeout=STORE_SECONDS, return_when=FIRST_COMPLETED)
             for future in done:
                 ready.add(running.pop(future), future.result())
