@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from model import FetchResult, ParseError, TaggedItem
-from storage.items import ItemRecord, item_records
+from storage.records import ItemRecord, item_records
 
 if TYPE_CHECKING:
     from tagging import Tagger

@@ -50,7 +50,8 @@ from storage.feeds import (
     record_failure,
     record_success,
 )
-from storage.items import ItemRecord, bulk_writes, store_items, write_transaction
+from storage.items import bulk_writes, store_items, write_transaction
+from storage.records import ItemRecord
 
 if TYPE_CHECKING:
     import sqlite_utils

@@ -15,7 +15,6 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 _UNUSED_BY_SQLITE_UTILS_HERE = ("pandas", "numpy")
@@ -35,6 +34,8 @@ finally:
 
 from model import StorageError  # noqa: E402
 from storage.schema import SCHEMA_VERSION, migrate  # noqa: E402
+from storage.timestamps import from_iso as from_iso  # noqa: E402  (callers import it here)
+from storage.timestamps import to_iso as to_iso  # noqa: E402  (callers import it here)
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -105,15 +106,3 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
-
-
-def to_iso(moment: datetime) -> str:
-    """The one timestamp format stored: UTC, seconds, ``Z`` suffix (sorts as text)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def from_iso(text: str) -> datetime:
-    """A stored timestamp (``to_iso``'s format) as an aware UTC datetime. ``fromisoformat``
-    reads it ten times faster than ``strptime``, which counts when a week of items is
-    tallied per page view or a chunk of items is clustered."""
-    return datetime.fromisoformat(text)

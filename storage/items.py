@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-from model import StorageError, TaggedItem, Tagging
+from model import StorageError, Tagging
 from storage.db import to_iso, transaction
+from storage.records import Evidence, ItemRecord, Label, tag_rows
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -90,64 +91,6 @@ def record_rules_version(
            VALUES (?, ?, ?, ?, ?)""",
         [version, path, to_iso(now), rule_count, source],
     )
-
-
-Label = tuple[str, str, float, str]  # kind, tag, weight, rules version
-Evidence = tuple[str, str, str, str, int, int, str, str]  # kind, tag, rule, field, start,
-# end, text, rules version
-
-
-class ItemRecord(NamedTuple):
-    """A tagged item as the rows that store it: plain strings and numbers, built by
-    ``item_records`` wherever the item was tagged (a collector's digest worker
-    process), so the writer only inserts. Unpickling the 50,000 ``TaggedItem``s
-    of the collect benchmark's first pass cost the writing process 1.1 s of CPU;
-    these records cost it 0.13 s."""
-
-    id: str
-    url: str | None
-    guid: str | None
-    title: str
-    summary: str
-    published: str  # as stored (``to_iso``)
-    fetched: str
-    lang: str
-    flags: str  # comma-separated
-    labels: tuple[Label, ...]
-    evidence: tuple[Evidence, ...]
-
-
-def item_records(tagged: Iterable[TaggedItem]) -> tuple[ItemRecord, ...]:
-    """``TaggedItem``s as the rows ``store_items`` writes."""
-    return tuple(
-        ItemRecord(
-            entry.item.id,
-            entry.item.url,
-            entry.item.guid,
-            entry.item.title,
-            entry.item.summary,
-            to_iso(entry.item.published),
-            to_iso(entry.item.fetched),
-            entry.item.lang,
-            ",".join(entry.item.flags),
-            *tag_rows(entry.tagging),
-        )
-        for entry in tagged
-    )
-
-
-def tag_rows(tagging: Tagging) -> tuple[tuple[Label, ...], tuple[Evidence, ...]]:
-    """An item's labels (actors, then categories with their weight) and evidence."""
-    version = tagging.rules_version
-    weights: dict[str, float] = {}
-    evidence = []
-    for m in tagging.matches:
-        if m.kind == "category":
-            weights[m.target] = m.weight
-        evidence.append((m.kind, m.target, m.rule, m.field, m.start, m.end, m.text, version))
-    labels = [("actor", a, 0.0, version) for a in tagging.actors]
-    labels += [("category", c, weights.get(c, 0.0), version) for c in tagging.categories]
-    return tuple(labels), tuple(evidence)
 
 
 def store_items(

@@ -28,10 +28,10 @@ from storage.items import (
     BULK_CACHE_KIB,
     BULK_CHECKPOINT_PAGES,
     bulk_writes,
-    item_records,
     store_items,
     write_transaction,
 )
+from storage.records import item_records
 from tests.conftest import WriteConfig
 
 EXE = str(Path(sys.executable).parent / "tensionwatch")
