@@ -26,9 +26,10 @@ the pass (settings, database, feeds synced, rules compiled, the pass);
 then refreshes the dashboard's aggregates (story clustering) and evaluates
 alert rules, work reader does not do. reader runs
 ``Reader.update_feeds(scheduled=False, workers=N)`` on the same feeds (its
-first process also adds the feeds). Both sides get the same number of
-worker threads; ours is allowed ``per_host`` = 16 since every feed sits on
-one host here (reader has no per-host limit). Ours also hands bodies to
+first process also adds the feeds). Both sides fetch as many feeds at once
+(``--workers``: reader's worker threads, our ``collector.workers``, fetches
+on one event loop); ours is allowed ``per_host`` = 16 since every feed sits
+on one host here (reader has no per-host limit). Ours also hands bodies to
 parse and tag to one worker process per core (``collectors.digest``, as the
 command does); reader has no such mode.
 
