@@ -338,6 +338,7 @@ def _atom(
 
 class FeedServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 drops connections made at once (1 s retry)
     honour_conditional = True
 
     def __init__(self, feeds: dict[str, Feed]) -> None:

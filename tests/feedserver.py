@@ -62,7 +62,7 @@ class FeedServer:
         self.requests: list[RecordedRequest] = []
         self.connections = 0
         self.stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -111,6 +111,12 @@ class FeedServer:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: eight clients connecting at once
+    # overflowed it, and a dropped connection attempt is retried only after 1 s.
+    request_queue_size = 128
 
 
 def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
