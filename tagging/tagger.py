@@ -33,11 +33,10 @@ from model import Match, Tagging
 from tagging.matcher import CONTEXT, Find, Hit, Matcher, rule_ranks
 from tagging.ruleset import ACTOR, Rule, RuleSet
 from tagging.terms import body_regex
-from tagging.text import SENTENCE_END, NormalisedText, normalise_keep_case, normalise_text
+from tagging.text import NormalisedText, normalise_keep_case, normalise_text, sentence_ends
 
 FIELDS = ("title", "summary")
 _DECIDED_MAX = 4096  # remembered per-item decisions and languages, per tagger
-_start = re.Match.start
 # where a word of text.WORD starts; the lookbehind sees before ``pos``
 _WORD_START = re.compile(r"(?<!\w)\w\w")
 
@@ -64,7 +63,7 @@ class _Field:
         end before ``position``: 0 in the first sentence.
         """
         if self._sentence_ends is None:
-            self._sentence_ends = list(map(_start, SENTENCE_END.finditer(self.folded.text)))
+            self._sentence_ends = sentence_ends(self.folded.text)
         return self._sentence_ends
 
 
@@ -198,7 +197,7 @@ class Tagger:
         self._langs: dict[str, str] = {}  # item language as given -> its primary subtag
         # (contexts present, rules excepted, language) -> _sort_rules' answer
         self._decided: dict[
-            tuple[frozenset[int], frozenset[int], str], tuple[set[int], set[int]]
+            tuple[frozenset[int], frozenset[int], str], tuple[list[bool], set[int]]
         ] = {}
 
     @property
@@ -232,8 +231,8 @@ class Tagger:
             decided = self._sort_rules(*key)
             if len(self._decided) < _DECIDED_MAX:
                 self._decided[key] = decided
-        skipped, checked = decided
-        kept = [c for c in candidates if c[4] not in skipped]
+        as_is, checked = decided
+        kept = [c for c in candidates if as_is[c[4]]]
         for candidate in [c for c in candidates if c[4] in checked]:
             if self._position_holds(candidate, fields, item_lang, excepts, contexts):
                 kept.append(candidate)
@@ -255,13 +254,15 @@ class Tagger:
 
     def _sort_rules(
         self, present: frozenset[int], excepted: frozenset[int], item_lang: str
-    ) -> tuple[set[int], set[int]]:
-        """The rules whose matches are not kept as they stand (vetoed by this item as a
-        whole, or to be checked), and those whose matches need checking.
+    ) -> tuple[list[bool], set[int]]:
+        """Per rule index, whether its matches are kept as they stand (not vetoed by
+        this item as a whole, nor to be checked); and the rules whose matches need
+        checking.
 
         ``present`` holds the contexts found in the item and ``excepted`` the
         rules with an except phrase found in it: sets built once per item, so
-        each candidate match costs two set lookups. The answer depends on
+        each candidate match costs a list index and a set lookup (indexing a
+        list is the cheaper of the two, and most candidates pass it). The answer depends on
         these three values alone, and few combinations occur: ``tag`` keeps
         them (``_decided``), and never changes the sets returned.
         """
@@ -276,7 +277,9 @@ class Tagger:
         checked |= excepted & self._with_except
         if item_lang:
             checked |= self._strict_lang
-        return dropped | checked, checked - dropped
+        not_as_is = dropped | checked
+        as_is = [r not in not_as_is for r in range(len(self._plans))]
+        return as_is, checked - dropped
 
     def _position_holds(
         self,
@@ -289,21 +292,21 @@ class Tagger:
         """Whether a match survives the checks that depend on where it is."""
         f_index, start, neg_end, _, r, t = candidate
         end = -neg_end
-        plan = self._plans[r]
-        rule = plan.rule
-        if plan.strict_lang and item_lang and rule.terms[t].lang != item_lang:
+        # unpacked at once: each attribute read of a named tuple is a descriptor call
+        rule, _, _, strict_lang, cased, has_except, _, _, unless_near, only_near, within = (
+            self._plans[r]
+        )
+        if strict_lang and item_lang and rule.terms[t].lang != item_lang:
             return False
-        if t in plan.cased and not self._case_holds(fields[f_index], start, end, r, t):
+        if t in cased and not self._case_holds(fields[f_index], start, end, r, t):
             return False
-        if plan.has_except:
+        if has_except:
             for e_field, e_start, e_neg_end, _, e_rule, _ in excepts:
                 if e_rule == r and e_field == f_index and e_start <= start and e_neg_end <= neg_end:
                     return False
-        if plan.unless_near and _near(fields, candidate, plan.unless_near, plan.within, contexts):
+        if unless_near and _near(fields, candidate, unless_near, within, contexts):
             return False
-        return not (
-            plan.only_near and not _near(fields, candidate, plan.only_near, plan.within, contexts)
-        )
+        return not (only_near and not _near(fields, candidate, only_near, within, contexts))
 
     def _case_holds(self, f: _Field, start: int, end: int, r: int, t: int) -> bool:
         s, e = f.folded.source_span(start, end)
@@ -328,12 +331,13 @@ class Tagger:
         one rule's, nested).
         """
         kept.sort()
-        reach: dict[int, int] = {}
-        reach_get = reach.get
+        info = self._info
+        # per rule and field (index r + r + field), the furthest end kept so far: a
+        # list, indexed faster than a dict is looked up
+        reach = [-1] * (2 * len(info))
         title, summary = fields
         mapped = title.folded.origin is not None or summary.folded.origin is not None
         resort = False
-        info = self._info
         title_factor, decay = self._title_factor, self._decay
         title_text, summary_text = title.original, summary.original
         ends: list[int] | None = None  # where the summary's sentences end, once needed
@@ -345,15 +349,12 @@ class Tagger:
         for f, start, neg_end, place, r, _ in kept:
             key = r + r + f
             end = -neg_end
-            if reach_get(key, -1) >= end:
+            if reach[key] >= end:
                 continue
             reach[key] = end
             if start == last_start and f == last_field:
                 resort = True
             last_field, last_start = f, start
-            hit_start = start
-            if mapped:
-                start, end = fields[f].folded.source_span(start, end)
             rule_id, kind, target, weight = info[r]
             if f == 0:
                 factor, name, original = title_factor, "title", title_text
@@ -363,15 +364,18 @@ class Tagger:
                 else:
                     if ends is None:
                         ends = summary.sentence_ends()
-                    factor = 1.0 / (1.0 + decay * bisect_left(ends, hit_start))
+                    factor = 1.0 / (1.0 + decay * bisect_left(ends, start))  # folded start
                 name, original = "summary", summary_text
-            match = new(
-                Match,
-                (rule_id, kind, target, name, start, end, original[start:end], weight, factor),
-            )
-            out.append(match)
             if mapped:
+                hit_start = start
+                start, end = fields[f].folded.source_span(start, end)
                 order.append((f, start, end, place, hit_start))
+            out.append(
+                new(
+                    Match,
+                    (rule_id, kind, target, name, start, end, original[start:end], weight, factor),
+                )
+            )
         if mapped:
             out = [out[k] for k in sorted(range(len(out)), key=order.__getitem__)]
         elif resort:
@@ -425,9 +429,11 @@ def _near(
     end = -neg_end
     before: tuple[int, int] | None = None  # the nearest wanted term ending before the match
     after: tuple[int, int] | None = None  # and the nearest starting after it
-    for c_field, c_start, c_neg_end, _, c, _ in contexts:
-        if c_field != f_index or c not in wanted:
+    for context in contexts:
+        # most of the item's context terms are some other context's: test before unpacking
+        if context[4] not in wanted or context[0] != f_index:
             continue
+        _, c_start, c_neg_end, _, _, _ = context
         c_end = -c_neg_end
         if c_start < start:
             if start < c_end:

@@ -783,6 +783,29 @@ def test_fast_fold_equals_the_table_fold_for_every_character() -> None:
                 assert fast[1] == any(len(_FOLD[ord(x)]) != 1 for x in text), hex(code)
 
 
+def test_sentence_ends_are_where_the_regex_matches() -> None:
+    # text.sentence_ends finds ". " with str.find; SENTENCE_END is the definition
+    import random
+
+    from tagging.text import SENTENCE_END, sentence_ends
+
+    rng = random.Random(11)
+    for _ in range(20000):
+        text = "".join(rng.choice("a.!?; \n") for _ in range(rng.randint(0, 12)))
+        assert sentence_ends(text) == [m.start() for m in SENTENCE_END.finditer(text)], text
+
+
+def test_ascii_text_folds_as_the_table_folds() -> None:
+    # ASCII text takes its own path in text._fold; the table (_FOLD) is the definition
+    from tagging.text import _FOLD, normalise_text
+
+    for code in range(0x80):
+        text = "Ab" + chr(code) + "Z"
+        folded = normalise_text(text)
+        assert folded.text == text.translate(_FOLD), hex(code)
+        assert folded.origin is None
+
+
 def test_distance_counts_the_words_of_text_word() -> None:
     """``_distance`` counts, between two spans, the words ``text.WORD`` lists."""
     import random
