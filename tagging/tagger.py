@@ -197,7 +197,7 @@ class Tagger:
         self._langs: dict[str, str] = {}  # item language as given -> its primary subtag
         # (contexts present, rules excepted, language) -> _sort_rules' answer
         self._decided: dict[
-            tuple[frozenset[int], frozenset[int], str], tuple[list[bool], set[int]]
+            tuple[frozenset[int], frozenset[int], str], tuple[list[bool], list[bool]]
         ] = {}
 
     @property
@@ -233,7 +233,7 @@ class Tagger:
                 self._decided[key] = decided
         as_is, checked = decided
         kept = [c for c in candidates if as_is[c[4]]]
-        for candidate in [c for c in candidates if c[4] in checked]:
+        for candidate in [c for c in candidates if checked[c[4]]]:
             if self._position_holds(candidate, fields, item_lang, excepts, contexts):
                 kept.append(candidate)
         actor_of = self._actor_of
@@ -254,17 +254,16 @@ class Tagger:
 
     def _sort_rules(
         self, present: frozenset[int], excepted: frozenset[int], item_lang: str
-    ) -> tuple[list[bool], set[int]]:
+    ) -> tuple[list[bool], list[bool]]:
         """Per rule index, whether its matches are kept as they stand (not vetoed by
-        this item as a whole, nor to be checked); and the rules whose matches need
-        checking.
+        this item as a whole, nor to be checked), and whether they need checking.
 
         ``present`` holds the contexts found in the item and ``excepted`` the
         rules with an except phrase found in it: sets built once per item, so
-        each candidate match costs a list index and a set lookup (indexing a
-        list is the cheaper of the two, and most candidates pass it). The answer depends on
-        these three values alone, and few combinations occur: ``tag`` keeps
-        them (``_decided``), and never changes the sets returned.
+        each candidate match costs two list indexings (cheaper than set
+        lookups). The answer depends on these three values alone, and few
+        combinations occur: ``tag`` keeps them (``_decided``), and never
+        changes the lists returned.
         """
         dropped: set[int] = set()
         checked = set(self._always_checked)
@@ -278,8 +277,9 @@ class Tagger:
         if item_lang:
             checked |= self._strict_lang
         not_as_is = dropped | checked
-        as_is = [r not in not_as_is for r in range(len(self._plans))]
-        return as_is, checked - dropped
+        to_check = checked - dropped
+        rules = range(len(self._plans))
+        return [r not in not_as_is for r in rules], [r in to_check for r in rules]
 
     def _position_holds(
         self,
