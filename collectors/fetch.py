@@ -100,6 +100,7 @@ class FeedClient:
             connector=connector,
             auto_decompress=False,  # inflated in bounded steps by ``_Inflater``
             trust_env=False,  # a proxy from the environment would bypass the guard
+            cookie_jar=aiohttp.DummyCookieJar(),  # no state carried from one feed to the next
             headers={"Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
             timeout=aiohttp.ClientTimeout(total=None),  # each request sets its own
         )
