@@ -131,7 +131,7 @@ def store_items(
         conn,
         """INSERT OR IGNORE INTO items (id, feed_id, url, guid, title, summary, published,
                                         fetched, lang, flags, archive)""",
-        [(r.id, feed_id, *r[1:9], archived) for r in fresh],
+        [(r.id, feed_id, *r[1:9], archived) for r in fresh],  # r[1:9]: url … flags
     )
     first_seen = to_iso(now)
     insert_rows(
