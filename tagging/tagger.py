@@ -24,6 +24,7 @@ rules and the text: the same inputs always give the same ``Tagging``.
 
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_left
 from collections.abc import Sequence
@@ -154,9 +155,7 @@ class Tagger:
     def __init__(self, rules: RuleSet, finder: HitFinder | None = None) -> None:
         self.rules = rules
         self._rank = rule_ranks(rules)  # rule index -> place of its id in sorted order
-        self._scanner: Matcher | _HitScanner = (
-            Matcher(rules) if finder is None else _HitScanner(finder, self._rank)
-        )
+        self._finder = finder
         names = {context.name: i for i, context in enumerate(rules.contexts)}
         self._plans = [_plan(rule, names) for rule in rules.rules]
         # per context, the rules it vetoes anywhere (unless) or may veto nearby
@@ -199,6 +198,15 @@ class Tagger:
         self._decided: dict[
             tuple[frozenset[int], frozenset[int], str], tuple[list[bool], list[bool]]
         ] = {}
+
+    @functools.cached_property
+    def _scanner(self) -> Matcher | _HitScanner:
+        """The compiled automaton, built at the first ``tag``: a collector whose pass has
+        nothing new to tag (every feed answers 304), or whose worker processes tag for
+        it, never needs its own (50 ms for the seeded rules)."""
+        if self._finder is None:
+            return Matcher(self.rules)
+        return _HitScanner(self._finder, self._rank)
 
     @property
     def version(self) -> str:
