@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import re
 import threading
 import time
 import zlib
@@ -70,6 +71,7 @@ INFLATE_STEP = 64 * 1024
 MAX_CONNECTIONS = 100
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT = frozenset({301, 308})
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")  # never valid in a URL we request
 
 T = TypeVar("T")
 
@@ -442,7 +444,7 @@ def _timeout(policy: FetchPolicy, remaining: float) -> aiohttp.ClientTimeout:
 
 def _valid(url: str) -> URL | None:
     """``url`` parsed, or None when it is not an http(s) URL with a host we could ask."""
-    if any(ord(c) <= 0x20 or c == "\x7f" for c in url):  # controls and spaces
+    if _CONTROL_OR_SPACE.search(url):
         return None
     try:
         parts = URL(url)

@@ -188,10 +188,9 @@ _ASCII_FOLD = _ascii_table()
 
 
 def _fold(text: str, table: _FoldTable) -> NormalisedText:
-    if table is _FOLD and text.isascii():
-        fast: tuple[str, bool] | None = text.translate(_ASCII_FOLD), False
-    else:
-        fast = _fast_fold(text) if table is _FOLD else None
+    fast: tuple[str, bool] | None = None
+    if table is _FOLD:
+        fast = (text.translate(_ASCII_FOLD), False) if text.isascii() else _fast_fold(text)
     if fast is None:
         folded = text.translate(table)
         # every ASCII character folds to exactly one character: no map needed
