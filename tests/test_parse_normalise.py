@@ -326,3 +326,42 @@ def test_absolute_links_skip_urljoin_with_the_same_result() -> None:
         for link in links:
             joined = urljoin(base, link)
             assert canonical_url(link, base) == canonical_url(joined), (link, base)
+
+
+def test_simple_urls_split_as_urlsplit_does() -> None:
+    """identity._split reads simple http(s) URLs itself: the same parts as urlsplit,
+    and None (urlsplit's turn) for anything else."""
+    from urllib.parse import urlsplit
+
+    from collectors.identity import _split
+
+    simple = [
+        "https://news.example.org/a/b.html?utm_source=rss&id=7#top",
+        "http://h.example",
+        "http://h.example?q",
+        "http://h.example#f?x",
+        "https://h.example/a?b#c?d",
+        "https://h.example/?",
+        "https://h.example/a%20b;p/../c?x=%2F&y#",
+        "https://h.example/ trailing space",
+        "https://1.2.3.4/x",
+    ]
+    for url in simple:
+        parts = _split(url)
+        assert parts == urlsplit(url), url
+        assert parts is not None and parts.hostname == urlsplit(url).hostname
+        assert parts.port is None
+    others = [
+        "HTTPS://h.example/",
+        "https://H.example/",
+        "https://h.example:8443/",
+        "https://user@h.example/",
+        "https://[::1]/",
+        "https://h.example/a\tb",
+        "https://h.example/a\nb",
+        "https://hé.example/",
+        "ftp://h.example/",
+        "https:/h.example/",
+        " https://h.example/",
+    ]
+    assert [url for url in others if _split(url) is not None] == []
