@@ -43,6 +43,7 @@ import re
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import uses_relative
 
 from lxml import etree
 
@@ -104,6 +105,10 @@ _ENTITY_LIKE = re.compile(r"&([A-Za-z0-9_]+);")
 _UTF8 = frozenset({"utf-8", "utf8"})
 # http(s)://, a host part of printable ASCII but / ? # [ ] \ ;, then no space, control or ;
 _PLAIN_URL = re.compile(r'https?://[!"$-.0-:<->@-Z^-~]+(?:[/?#][^\x00-\x20;]*)?')
+# scheme:rest with a lower-case scheme and no "/" after it, printable ASCII only: an
+# Atom id such as tag:... or urn:uuid:..., which urljoin gives back as it is unless
+# the scheme is one it resolves against (urllib's uses_relative).
+_OPAQUE_URI = re.compile(r"([a-z][a-z0-9+.-]*):(?!/)[!-~]*")
 
 _parsers = threading.local()
 
@@ -183,7 +188,8 @@ def _rss(
         "language": _only_text(channel.find("language")) or _root_lang(root, header_lang),
         "ttl": _only_text(channel.find("ttl")),
     }
-    return feed, [_rss_item(item, base, header_lang) for item in items]
+    outer = _lang_in_scope(channel, header_lang)
+    return feed, [_rss_item(item, base, outer) for item in items]
 
 
 def _atom(
@@ -197,10 +203,11 @@ def _atom(
         "language": _root_lang(root, header_lang),
         "ttl": "",
     }
-    return feed, [_atom_entry(entry, base, header_lang) for entry in entries]
+    outer = _lang_in_scope(root, header_lang)
+    return feed, [_atom_entry(entry, base, outer) for entry in entries]
 
 
-def _rss_item(item: Any, base: str, header_lang: str | None) -> dict[str, Any]:
+def _rss_item(item: Any, base: str, outer_lang: str | None) -> dict[str, Any]:
     fields = _fields(item, ITEM_ELEMENTS)
     entry: dict[str, Any] = {}
     guid = fields.get("id")
@@ -211,13 +218,13 @@ def _rss_item(item: Any, base: str, header_lang: str | None) -> dict[str, Any]:
             entry["link"] = entry["id"]
     if "link" in fields:
         entry["link"] = _link_text(_uri(base, fields["link"]))
-    _common(entry, fields, header_lang, _only_text)
+    _common(entry, fields, _lang_within(item, outer_lang), _only_text)
     if "summary" in fields:
         entry["summary"] = _only_text(fields["summary"])
     return entry
 
 
-def _atom_entry(element: Any, base: str, header_lang: str | None) -> dict[str, Any]:
+def _atom_entry(element: Any, base: str, outer_lang: str | None) -> dict[str, Any]:
     fields = _fields(element, ENTRY_ELEMENTS)
     entry: dict[str, Any] = {}
     for link in element.iterfind(f"{ATOM}link"):
@@ -231,7 +238,7 @@ def _atom_entry(element: Any, base: str, header_lang: str | None) -> dict[str, A
     if "id" in fields:
         entry["id"] = _uri(base, fields["id"])
         entry.setdefault("link", entry["id"])
-    _common(entry, fields, header_lang, _text_construct)
+    _common(entry, fields, _lang_within(element, outer_lang), _text_construct)
     if "summary" in fields:
         entry["summary"] = _text_construct(fields["summary"])
     if "content" in fields and fields["content"].get("src") is not None:
@@ -242,22 +249,26 @@ def _atom_entry(element: Any, base: str, header_lang: str | None) -> dict[str, A
 def _common(
     entry: dict[str, Any],
     fields: dict[str, Any],
-    header_lang: str | None,
+    entry_lang: str | None,
     text: Callable[[Any], str],
 ) -> None:
-    """Title, content, dates and language, the same for RSS and Atom."""
+    """Title, content, dates and language, the same for RSS and Atom (``entry_lang``:
+    the language in scope at the entry element)."""
     if "title" in fields:
         entry["title"] = text(fields["title"])
     if "content" in fields:
         entry["content"] = [{"value": text(fields["content"])}]
+    parsed: dict[str, Any] = {}  # an Atom entry's updated is often its published: read once
     for key in ("published", "updated"):
         if key in fields:
             raw = _only_text(fields[key])
             entry[key] = raw
-            entry[f"{key}_parsed"] = _parse_date(raw) if raw else None
+            if raw not in parsed:
+                parsed[raw] = _parse_date(raw) if raw else None
+            entry[f"{key}_parsed"] = parsed[raw]
     details = [fields[k] for k in ("title", "summary") if k in fields]
     entry["language"] = next(
-        (lang for lang in (_lang_in_scope(d, header_lang) for d in details) if lang), ""
+        (lang for lang in (_lang_within(d, entry_lang) for d in details) if lang), ""
     )
 
 
@@ -308,8 +319,12 @@ def join_url(base: str, value: str) -> str:
     """feedparser's ``_urljoin(base, value)``, without its cost (a fifth of the fast
     path's) when it would give ``value`` back unchanged: an absolute http(s) URL with
     a lower-case scheme and nothing that urllib's split and join would drop or
-    rewrite (spaces, controls, brackets, ";" params, a bare "?" or "#")."""
+    rewrite (spaces, controls, brackets, ";" params, a bare "?" or "#"), or an
+    ``_OPAQUE_URI`` such as an Atom ``tag:`` id."""
     if _PLAIN_URL.fullmatch(value) and "?#" not in value and value[-1] not in "?#":
+        return value
+    opaque = _OPAQUE_URI.fullmatch(value)
+    if opaque and opaque[1] not in uses_relative:
         return value
     return str(_urljoin(base, value))
 
@@ -327,6 +342,15 @@ def _lang_in_scope(element: Any, header_lang: str | None) -> str | None:
             return lang or None
         node = node.getparent()
     return header_lang
+
+
+def _lang_within(element: Any, outer_lang: str | None) -> str | None:
+    """``_lang_in_scope(element, ...)`` when ``outer_lang`` is that of its parent: one
+    attribute read per element instead of a walk up to the root."""
+    lang = element.get(XML_LANG)
+    if lang is not None:
+        return lang or None
+    return outer_lang
 
 
 def _root_lang(root: Any, header_lang: str | None) -> str:

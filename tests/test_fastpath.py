@@ -225,6 +225,10 @@ JOIN_VALUES = [
     "http://a.example/a/../b",
     "http://a.example/b#x#y",
     "http://a.example/b?q=[1]",
+    "tag:outlet.example,2026:item-1",
+    "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66",
+    "mailto:desk@a.example",
+    "news:comp.lang.python",
     # joined by feedparser: changed, refused or relative
     "HTTP://a.example/b",
     "http:///a.example/b",
@@ -246,6 +250,18 @@ JOIN_VALUES = [
     "//other.example/x",
     "http://",
     "javascript:alert(1)",
+    "TAG:outlet.example,2026:1",
+    "tag:with space",
+    "tag:/slash",
+    "tag:",
+    "file:relative",
+    "ftp:relative",
+    "https:relative",
+    "http:relative",
+    "ws:relative",
+    "svn+ssh:x",
+    "x-y.z+w:opaque",
+    "tag:ünicode",
 ]
 
 
