@@ -46,7 +46,7 @@ import re
 import threading
 import time
 import zlib
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -110,6 +110,10 @@ class FeedClient:
     def submit(self, work: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Start ``work`` on the client's loop; its result comes in the future."""
         return asyncio.run_coroutine_threadsafe(work, self._loop)
+
+    def call_soon(self, callback: Callable[..., object], *args: object) -> None:
+        """Call ``callback(*args)`` on the client's loop, soon; from any thread."""
+        self._loop.call_soon_threadsafe(callback, *args)
 
     def run(self, work: Coroutine[Any, Any, T]) -> T:
         """Run ``work`` on the client's loop and wait for its result (never call this

@@ -15,16 +15,17 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from collectors import pipeline
 from collectors.digest import MIN_FEEDS, Digest, DigestPool, digest_body
-from collectors.fetch import make_client
+from collectors.fetch import FeedClient, make_client
 from collectors.pipeline import Collector, collect_once
-from model import FetchResult, ParseError
+from model import FetchResult, ParseError, PollOutcome
 from storage.db import open_database
-from storage.feeds import sync_feeds
+from storage.feeds import FeedState, sync_feeds
 from tagging import Tagger, load_rules
 from tensionwatch.config import Settings, load_settings
 from tests.conftest import WriteConfig
@@ -203,6 +204,84 @@ def test_a_pass_stores_many_polls_per_transaction(
     again = pass_with(settings_for(write_config, urls, "many"), tagger, 1, statements)
     assert again == rows
     assert 1 < statements.count("COMMIT") <= len(urls)
+
+
+def collector_for(settings: Settings, tagger: Tagger, client: FeedClient) -> Collector:
+    db = open_database(settings.database)
+    sync_feeds(db, settings.feeds, NOW)
+    return Collector(
+        db=db,
+        client=client,
+        tagger=tagger,
+        policy=settings.fetch,
+        interval=settings.interval,
+        max_backoff=settings.max_backoff,
+        clock=lambda: NOW,
+        workers=1,
+        per_host=1,
+        processes=1,
+    )
+
+
+def test_a_bug_in_a_poll_reaches_the_caller_and_the_client_goes_on(
+    feed_server: FeedServer,
+    write_config: WriteConfig,
+    tagger: Tagger,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    urls = feed_urls(feed_server, 6)
+    settings = settings_for(write_config, urls, "bug")
+    real_poll = pipeline.poll_feed
+
+    async def broken(collector: Collector, state: FeedState, *args: Any) -> pipeline.Polled:
+        if state.url == urls[3]:
+            raise RuntimeError("a bug in polling " + state.url)
+        return await real_poll(collector, state, *args)
+
+    with make_client(settings.fetch) as client:
+        collector = collector_for(settings, tagger, client)
+        monkeypatch.setattr(pipeline, "poll_feed", broken)
+        with pytest.raises(RuntimeError, match=r"a bug in polling .*/c3"):
+            collect_once(collector, settings.enabled_feeds)
+        monkeypatch.setattr(pipeline, "poll_feed", real_poll)
+        outcomes = collect_once(collector, settings.enabled_feeds)  # the same client
+    assert [o.status for o in outcomes] == ["ok"] * 6 + ["error"]
+
+
+def test_no_more_feeds_start_than_the_window_while_polls_wait_to_be_stored(
+    feed_server: FeedServer,
+    write_config: WriteConfig,
+    tagger: Tagger,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Memory stays bounded when storing is slower than polling: at most 8 * workers
+    feeds are started and not yet taken over by the storing thread."""
+    urls = feed_urls(feed_server, 40)
+    settings = settings_for(write_config, urls, "window")
+    started: list[str] = []
+    ahead: list[int] = []  # at each store: feeds started beyond those stored or in the batch
+    handed = 0
+    real_poll, real_store = pipeline.poll_feed, pipeline.store_polls
+
+    async def counted(collector: Collector, state: FeedState, *args: Any) -> pipeline.Polled:
+        started.append(state.url)
+        return await real_poll(collector, state, *args)
+
+    def slow_store(collector: Collector, polls: Any) -> list[PollOutcome]:
+        nonlocal handed
+        handed += len(polls)
+        ahead.append(len(started) - handed)
+        time.sleep(0.2)  # the loop polls on meanwhile, up to the window
+        return real_store(collector, polls)
+
+    monkeypatch.setattr(pipeline, "poll_feed", counted)
+    monkeypatch.setattr(pipeline, "store_polls", slow_store)
+    monkeypatch.setattr(pipeline, "STORE_ITEMS", 1)  # a batch as soon as polls arrive
+    with make_client(settings.fetch) as client:
+        outcomes = collect_once(collector_for(settings, tagger, client), settings.enabled_feeds)
+    assert len(outcomes) == 41 and len(started) == 41 and handed == 41
+    assert max(ahead) <= 8  # collector.workers = 1
+    assert max(ahead) > 0  # the loop did poll on while this thread stored
 
 
 KILLED_COLLECTOR = """
