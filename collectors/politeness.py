@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
+import functools
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -52,12 +52,35 @@ class HostLimiter:
         self._all = asyncio.Semaphore(max(1, total))
         self._slots: dict[str, asyncio.Semaphore] = {}
 
-    @contextlib.asynccontextmanager
-    async def slot(self, url: str) -> AsyncIterator[None]:
+    def slot(self, url: str) -> _Slot:
+        """``async with limiter.slot(url):`` holds one slot of the URL's host, then one
+        of the total: a feed waiting for its host holds none of the total."""
         host = _host(url)
-        semaphore = self._slots.setdefault(host, asyncio.Semaphore(self.per_host))
-        async with semaphore, self._all:  # the host's first: a waiting feed holds no slot
-            yield
+        semaphore = self._slots.get(host)
+        if semaphore is None:
+            semaphore = self._slots[host] = asyncio.Semaphore(self.per_host)
+        return _Slot(semaphore, self._all)
+
+
+class _Slot:
+    """The two slots of one fetch (a class, not a generator: one is taken per feed)."""
+
+    __slots__ = ("_all", "_host")
+
+    def __init__(self, host: asyncio.Semaphore, total: asyncio.Semaphore) -> None:
+        self._host, self._all = host, total
+
+    async def __aenter__(self) -> None:
+        await self._host.acquire()
+        try:
+            await self._all.acquire()
+        except BaseException:  # cancelled while waiting: the host's slot goes back
+            self._host.release()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._all.release()
+        self._host.release()
 
 
 def round_robin_by_host(jobs: Sequence[T], key: Callable[[T], str]) -> list[T]:
@@ -74,5 +97,6 @@ def round_robin_by_host(jobs: Sequence[T], key: Callable[[T], str]) -> list[T]:
     return ordered
 
 
+@functools.lru_cache(maxsize=4096)  # the same feed URLs, pass after pass
 def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
