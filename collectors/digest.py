@@ -1,6 +1,7 @@
 """Turning a fetched body into tagged items: parse → normalise → tag, here or in processes.
 
-``digest_body`` is that step on the calling thread. On a first pass it is
+``digest_body`` is that step on the calling thread; ``DigestPool.digest``
+awaits it on the fetching client's event loop. On a first pass it is
 nearly all of the collector's CPU (1,000 bench feeds of 50 entries: parse
 2.3 s, normalise 2.2 s, tag 2.6 s of CPU, against 4.8 s for storing), and it
 is pure Python holding the GIL, so threads cannot spread it over a second
@@ -14,7 +15,7 @@ start of a process (``MIN_FEEDS``).
 Workers are spawned, not forked: the collector forks nothing while its
 fetching client's event loop and its database connection are live. A worker that dies
 (killed, out of memory) breaks only the pool: that body and every later
-one are digested on the calling thread, as without a pool; a worker whose
+one are digested on a thread of the collector, as without a pool; a worker whose
 collector was killed exits on its own within a second. A worker's
 ``ParseError`` comes back as the same error; a bug in a worker is raised
 in the collector with its traceback, as on a thread.
@@ -22,6 +23,8 @@ in the collector with its traceback, as on a thread.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 import threading
 import time
@@ -88,23 +91,28 @@ class DigestPool:
         self._executor: ProcessPoolExecutor | None = None
         self._broken = processes < 2
 
-    def digest(
+    async def digest(
         self, result: FetchResult, feed_url: str, default_lang: str, now: datetime
     ) -> Digest:
+        """``digest_body`` awaited on the running loop: on one of the worker processes,
+        else (no pool, or a broken one) on a thread of the loop's default executor."""
+        loop = asyncio.get_running_loop()
         executor = None if self._broken else self._start()
         if executor is not None:
             from concurrent.futures.process import BrokenProcessPool  # loaded by _start
 
             try:
-                out = executor.submit(_digest_in_worker, result, feed_url, default_lang, now)
-                outcome = out.result()
+                outcome = await loop.run_in_executor(
+                    executor, _digest_in_worker, result, feed_url, default_lang, now
+                )
             except BrokenProcessPool:
-                self._broken = True  # digested here below, and every body after
+                self._broken = True  # digested on a thread below, and every body after
             else:
                 if isinstance(outcome, Digest):
                     return outcome
                 raise ParseError(*outcome)
-        return digest_body(result, feed_url, default_lang, now, self.tagger)
+        here = functools.partial(digest_body, tagger=self.tagger)
+        return await loop.run_in_executor(None, here, result, feed_url, default_lang, now)
 
     def _start(self) -> ProcessPoolExecutor:
         # Imported here: a pass that starts no pool (every feed 304) does not load

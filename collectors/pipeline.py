@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
 import logging
 import queue
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from collectors.digest import MIN_FEEDS, DigestPool, digest_body
+from collectors.digest import MIN_FEEDS, DigestPool
 from collectors.fetch import FeedClient, fetch_feed_async
 from collectors.politeness import HostLimiter, max_age, poll_interval, round_robin_by_host
 from model import (
@@ -176,8 +175,8 @@ async def poll_feed(
     hosts: HostLimiter | None = None,
 ) -> Polled:
     """``poll_network`` as a coroutine on the client's loop: the fetch there (in one of
-    ``hosts``' slots), the digest on a thread of the loop's, which waits for one of
-    ``pool``'s processes if there is a pool."""
+    ``hosts``' slots), then the digest on one of ``pool``'s processes, or on a thread
+    of the loop's without a pool."""
     async with hosts.slot(state.url) if hosts else contextlib.nullcontext():
         started = time.monotonic()
         try:
@@ -197,13 +196,9 @@ async def poll_feed(
         return Polled(
             now, started, result, body_hash=body_hash, unchanged=True, advertised=advertised
         )
-    digest = (
-        functools.partial(digest_body, tagger=collector.tagger) if pool is None else pool.digest
-    )
+    digests = pool if pool is not None else DigestPool(collector.tagger, processes=1)
     try:
-        digested = await asyncio.get_running_loop().run_in_executor(
-            None, digest, result, state.url, spec.lang, now
-        )
+        digested = await digests.digest(result, state.url, spec.lang, now)
     except ParseError as e:
         return Polled(now, started, result, error=e)
     return Polled(

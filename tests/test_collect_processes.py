@@ -8,6 +8,7 @@ pass with processes stores exactly what a pass on threads stores.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -63,6 +64,11 @@ def bodies() -> list[tuple[str, bytes]]:
     return found + made + odd
 
 
+def digest_in(pool: DigestPool, *args: Any) -> Digest:
+    """``pool.digest`` awaited on a loop of its own, as the fetching client's would."""
+    return asyncio.run(pool.digest(*args))
+
+
 def digest_or_error(digest: object) -> Digest | str:
     try:
         out = digest()  # type: ignore[operator]
@@ -79,7 +85,7 @@ def test_a_pool_digests_every_body_as_the_thread_does(tagger: Tagger) -> None:
         for name, body in cases:
             result = result_of(body)
             here = digest_or_error(lambda r=result: digest_body(r, FEED_URL, "fr", NOW, tagger))
-            there = digest_or_error(lambda r=result: pool.digest(r, FEED_URL, "fr", NOW))
+            there = digest_or_error(lambda r=result: digest_in(pool, r, FEED_URL, "fr", NOW))
             assert there == here, name
         assert pool._executor is not None and not pool._broken  # the processes did it
 
@@ -88,19 +94,19 @@ def test_a_pool_whose_workers_die_digests_on_the_thread(tagger: Tagger) -> None:
     result = result_of(rss([TIES_CUT, HARVEST]))
     expected = digest_body(result, FEED_URL, "", NOW, tagger)
     with DigestPool(tagger, processes=2) as pool:
-        assert pool.digest(result, FEED_URL, "", NOW) == expected
+        assert digest_in(pool, result, FEED_URL, "", NOW) == expected
         assert pool._executor is not None
         for process in list(pool._executor._processes.values()):
             os.kill(process.pid, signal.SIGKILL)
             process.join()
-        assert pool.digest(result, FEED_URL, "", NOW) == expected
-        assert pool.digest(result, FEED_URL, "", NOW) == expected
+        assert digest_in(pool, result, FEED_URL, "", NOW) == expected
+        assert digest_in(pool, result, FEED_URL, "", NOW) == expected
 
 
 def test_one_process_is_no_pool(tagger: Tagger) -> None:
     result = result_of(atom([ATOM_VISIT]))
     with DigestPool(tagger, processes=1) as pool:
-        assert pool.digest(result, FEED_URL, "", NOW) == digest_body(
+        assert digest_in(pool, result, FEED_URL, "", NOW) == digest_body(
             result, FEED_URL, "", NOW, tagger
         )
         assert pool._executor is None
@@ -285,7 +291,7 @@ def test_no_more_feeds_start_than_the_window_while_polls_wait_to_be_stored(
 
 
 KILLED_COLLECTOR = """
-import sys, time
+import asyncio, sys, time
 from datetime import UTC, datetime
 from pathlib import Path
 from collectors.digest import DigestPool
@@ -296,7 +302,7 @@ url = "https://news.example.org/feeds/main.xml"
 result = FetchResult(url=url, status=200, headers={}, body=rss([HARVEST]), final_url=url,
                      permanent_url=None, etag=None, last_modified=None)
 pool = DigestPool(Tagger(load_rules(Path("seeds/rules.yaml"))), processes=2)
-pool.digest(result, url, "", datetime.now(UTC))
+asyncio.run(pool.digest(result, url, "", datetime.now(UTC)))
 print(" ".join(str(p) for p in pool._executor._processes), flush=True)
 time.sleep(600)
 """
@@ -341,7 +347,7 @@ def test_a_rules_file_changed_under_the_pool_means_digesting_on_the_thread(
     path.write_bytes(path.read_bytes() + b"\n# edited after the collector loaded it\n")
     result = result_of(rss([TIES_CUT, HARVEST]))
     with DigestPool(tagger, processes=2) as pool:
-        assert pool.digest(result, FEED_URL, "", NOW) == digest_body(
+        assert digest_in(pool, result, FEED_URL, "", NOW) == digest_body(
             result, FEED_URL, "", NOW, tagger
         )
         assert pool._broken  # the workers refused the new version; the thread did it
