@@ -104,7 +104,7 @@ def _compile_key(key: str, entries: list[tuple[Slot, TermPattern]], ranks: list[
         exact=tuple(entry(s, p) for s, p in entries if p.tail is Tail.EXACT),
         word=tuple(entry(s, p) for s, p in entries if p.tail is Tail.WORD),
         regex=tuple(
-            (p.regex, entry(s, p))
+            (re.compile(p.regex), entry(s, p))
             for s, p in entries
             if p.tail is Tail.REGEX and p.regex is not None
         ),

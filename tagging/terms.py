@@ -65,7 +65,9 @@ class TermPattern:
     norm: str  # the folded variant, '*' included
     key: str  # the literal text the automaton finds: ``norm`` up to its first '*'
     tail: Tail
-    regex: re.Pattern[str] | None  # for Tail.REGEX: matches the term at the key's start
+    # for Tail.REGEX: the regex that matches the term at the key's start, compiled by
+    # the matcher (a collector whose pass tags nothing never compiles it)
+    regex: str | None
     prefixes: frozenset[str]  # attached prefixes allowed between a word start and the key
     left_check: bool  # the key starts with a word character
     right_check: bool  # Tail.EXACT and the term ends with a word character
@@ -117,7 +119,7 @@ def _pattern(norm: str, prefixes: frozenset[str]) -> TermPattern:
         tail, key = Tail.WORD, norm[:-1]
     else:
         tail, key = Tail.REGEX, norm[:star]
-    regex = re.compile(body_regex(norm)) if tail is Tail.REGEX else None
+    regex = body_regex(norm) if tail is Tail.REGEX else None
     return TermPattern(
         norm=norm,
         key=key,
