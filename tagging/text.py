@@ -199,9 +199,7 @@ def _fold(text: str, table: _FoldTable) -> NormalisedText:
         folded, non_unit = fast
     origin: list[int] | None = None
     if non_unit:
-        origin = []
-        for i, c in enumerate(text):
-            origin.extend([i] * len(table[ord(c)]))
+        origin = _origin(text, table)
     if "  " in folded:
         folded, origin = _collapse_spaces(folded, origin)
     # tuple.__new__ skips the named tuple's own __new__ (a Python function): two per item
@@ -211,6 +209,29 @@ def _fold(text: str, table: _FoldTable) -> NormalisedText:
 
 
 _tuple_new = tuple.__new__
+
+
+def _origin(text: str, table: _FoldTable) -> list[int]:
+    """For each character of ``text.translate(table)``, the index it came from.
+
+    Most characters fold to exactly one: the map is runs of consecutive indexes
+    between the few that do not, so only those are looked at one by one (each
+    distinct character of the text is looked up once), not every character.
+    """
+    at_odd: list[int] = []
+    for c in {c for c in set(text) if len(table[ord(c)]) != 1}:
+        found = text.find(c)
+        while found >= 0:
+            at_odd.append(found)
+            found = text.find(c, found + 1)
+    origin: list[int] = []
+    start = 0
+    for i in sorted(at_odd):
+        origin.extend(range(start, i))
+        origin.extend([i] * len(table[ord(text[i])]))
+        start = i + 1
+    origin.extend(range(start, len(text)))
+    return origin
 
 
 def _collapse_spaces(folded: str, origin: list[int] | None) -> tuple[str, list[int]]:

@@ -795,6 +795,28 @@ def test_sentence_ends_are_where_the_regex_matches() -> None:
         assert sentence_ends(text) == [m.start() for m in SENTENCE_END.finditer(text)], text
 
 
+def test_offset_map_gives_each_folded_character_its_source() -> None:
+    # text._origin maps only the characters that do not fold to exactly one; the
+    # definition: character i of the text gives len(fold(character)) entries i
+    import random
+
+    from tagging.text import _FOLD, _FOLD_KEEP_CASE, _fold
+
+    alphabet = ["a", "B", " ", "é", "É", "œ", "Œ", "ß", "ẞ", "ﬁ", "ǅ", "Ǆ", "ǆ", "ΐ"]
+    alphabet += ["\u0301", "\u200d", "ـ", "ا", "َ", "ّ", "ﷺ", "İ", "x"]
+    rng = random.Random(3)
+    checked = 0
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        for table in (_FOLD, _FOLD_KEEP_CASE):
+            folded = _fold(text, table)
+            expected = [i for i, c in enumerate(text) for _ in table[ord(c)]]
+            if folded.origin is not None and "  " not in text.translate(table):
+                assert list(folded.origin) == expected, text
+                checked += 1
+    assert checked > 10000
+
+
 def test_ascii_text_folds_as_the_table_folds() -> None:
     # ASCII text takes its own path in text._fold; the table (_FOLD) is the definition
     from tagging.text import _FOLD, normalise_text
