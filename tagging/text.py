@@ -219,7 +219,9 @@ def _origin(text: str, table: _FoldTable) -> list[int]:
     distinct character of the text is looked up once), not every character.
     """
     at_odd: list[int] = []
-    for c in {c for c in set(text) if len(table[ord(c)]) != 1}:
+    for c in set(text):
+        if len(table[ord(c)]) == 1:
+            continue
         found = text.find(c)
         while found >= 0:
             at_odd.append(found)
@@ -235,7 +237,8 @@ def _origin(text: str, table: _FoldTable) -> list[int]:
 
 
 def _collapse_spaces(folded: str, origin: list[int] | None) -> tuple[str, list[int]]:
-    positions = origin if origin is not None else list(range(len(folded)))
+    # a range slices into ranges: no list of every position when the fold kept them all
+    positions: list[int] | range = origin if origin is not None else range(len(folded))
     parts: list[str] = []
     kept: list[int] = []
     at = 0
