@@ -33,11 +33,11 @@ on one host here (reader has no per-host limit). Ours also hands bodies to
 parse and tag to one worker process per core (``collectors.digest``, as the
 command does); reader has no such mode.
 
-The first pass runs once per side, ours then reader. The two others store
-nothing new and can be repeated: each runs ``REPEATS`` times, the sides
-taking turns, and the table keeps each side's median run (the others are
-printed beside it), so both sides meet the machine in the same minutes and
-one slow minute does not decide a ratio of second-long processes.
+Each pass runs ``--repeats`` times (3), the sides taking turns, and the
+table keeps each side's median run (the others are printed beside it): both
+sides meet the machine in the same minutes, and one slow minute does not
+decide a ratio. Every run of the first pass starts from empty databases;
+the two others store nothing new.
 
 The table gives wall seconds per process and the ratio reader / ours, CPU
 seconds (user + system, from wait4, worker processes included) and their
@@ -234,7 +234,6 @@ GENERAL: dict[str, dict[str, list[str]]] = {
 REGIONAL_SHARE = 0.25
 LANGS = ("en", "fr", "ar", "es")
 CLI_PASS = "a. via the CLI"
-REPEATS = 3  # runs of each side for the passes that store nothing new (b, c)
 EPOCH = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 
 
@@ -530,6 +529,12 @@ def reader_side(db: str, urls_file: str, workers: int, add: bool) -> None:
     reader.close()
 
 
+def empty_database(path: Path) -> None:
+    """No database at ``path`` (nor its WAL files): a first pass starts from nothing."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 def count(db: Path, sql: str) -> int:
     with sqlite3.connect(db) as conn:
         return int(conn.execute(sql).fetchone()[0])
@@ -541,6 +546,9 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=50)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs of each pass per side (the median is kept)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--only", choices=("ours", "reader"), help="time one side only")
     parser.add_argument(
@@ -581,11 +589,13 @@ def main() -> None:
         for index, (name, honour) in enumerate(passes):
             server.honour_conditional = honour
             runs: dict[str, list[Run]] = {side: [] for side in sides}
-            # the first pass once (it fills the database); the others, which change
-            # nothing, REPEATS times, the two sides in turn, so both meet the machine
-            # in the same minutes; the median run of each side is kept
-            for _ in range(1 if index == 0 else REPEATS):
+            # every pass --repeats times, the two sides in turn, so both meet the machine
+            # in the same minutes; the median run of each side is kept. The first pass
+            # starts each time from empty databases; the others change nothing.
+            for _ in range(args.repeats):
                 for side in sides:
+                    if index == 0:
+                        empty_database(work / f"{side}.db")
                     argv = (
                         ours_argv(config)
                         if side == "ours"
