@@ -115,6 +115,8 @@ class DigestPool:
         return await loop.run_in_executor(None, here, result, feed_url, default_lang, now)
 
     def _start(self) -> ProcessPoolExecutor:
+        if self._executor is not None:  # every body after the first
+            return self._executor
         # Imported here: a pass that starts no pool (every feed 304) does not load
         # multiprocessing (20 ms of the collector's start).
         import multiprocessing

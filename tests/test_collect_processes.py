@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -121,27 +122,35 @@ def settings_for(write_config: WriteConfig, urls: list[str], name: str) -> Setti
     return load_settings(write_config(text), env={})
 
 
+def collector_for(
+    settings: Settings, tagger: Tagger, client: FeedClient, processes: int
+) -> Collector:
+    """A collector of ``settings``' feeds (synced into a new database) at a fixed clock."""
+    db = open_database(settings.database)
+    sync_feeds(db, settings.feeds, NOW)
+    return Collector(
+        db=db,
+        client=client,
+        tagger=tagger,
+        policy=settings.fetch,
+        interval=settings.interval,
+        max_backoff=settings.max_backoff,
+        clock=lambda: NOW,
+        workers=settings.workers,
+        per_host=settings.per_host,
+        processes=processes,
+    )
+
+
 def pass_with(
     settings: Settings, tagger: Tagger, processes: int, statements: list[str] | None = None
 ) -> list[tuple[object, ...]]:
     """Rows stored by one pass; ``statements`` receives every SQL statement it ran."""
-    db = open_database(settings.database)
-    sync_feeds(db, settings.feeds, NOW)
-    if statements is not None:
-        db.conn.set_trace_callback(statements.append)
     with make_client(settings.fetch) as client:
-        collector = Collector(
-            db=db,
-            client=client,
-            tagger=tagger,
-            policy=settings.fetch,
-            interval=settings.interval,
-            max_backoff=settings.max_backoff,
-            clock=lambda: NOW,
-            workers=settings.workers,
-            per_host=settings.per_host,
-            processes=processes,
-        )
+        collector = collector_for(settings, tagger, client, processes)
+        db = collector.db
+        if statements is not None:
+            db.conn.set_trace_callback(statements.append)
         outcomes = collect_once(collector, settings.enabled_feeds)
     assert all(o.status == "ok" for o in outcomes[:-1]) and outcomes[-1].status == "error"
     rows: list[tuple[object, ...]] = []
@@ -212,23 +221,6 @@ def test_a_pass_stores_many_polls_per_transaction(
     assert 1 < statements.count("COMMIT") <= len(urls)
 
 
-def collector_for(settings: Settings, tagger: Tagger, client: FeedClient) -> Collector:
-    db = open_database(settings.database)
-    sync_feeds(db, settings.feeds, NOW)
-    return Collector(
-        db=db,
-        client=client,
-        tagger=tagger,
-        policy=settings.fetch,
-        interval=settings.interval,
-        max_backoff=settings.max_backoff,
-        clock=lambda: NOW,
-        workers=1,
-        per_host=1,
-        processes=1,
-    )
-
-
 def test_a_bug_in_a_poll_reaches_the_caller_and_the_client_goes_on(
     feed_server: FeedServer,
     write_config: WriteConfig,
@@ -245,7 +237,7 @@ def test_a_bug_in_a_poll_reaches_the_caller_and_the_client_goes_on(
         return await real_poll(collector, state, *args)
 
     with make_client(settings.fetch) as client:
-        collector = collector_for(settings, tagger, client)
+        collector = replace(collector_for(settings, tagger, client, 1), workers=1, per_host=1)
         monkeypatch.setattr(pipeline, "poll_feed", broken)
         with pytest.raises(RuntimeError, match=r"a bug in polling .*/c3"):
             collect_once(collector, settings.enabled_feeds)
@@ -284,7 +276,8 @@ def test_no_more_feeds_start_than_the_window_while_polls_wait_to_be_stored(
     monkeypatch.setattr(pipeline, "store_polls", slow_store)
     monkeypatch.setattr(pipeline, "STORE_ITEMS", 1)  # a batch as soon as polls arrive
     with make_client(settings.fetch) as client:
-        outcomes = collect_once(collector_for(settings, tagger, client), settings.enabled_feeds)
+        collector = replace(collector_for(settings, tagger, client, 1), workers=1, per_host=1)
+        outcomes = collect_once(collector, settings.enabled_feeds)
     assert len(outcomes) == 41 and len(started) == 41 and handed == 41
     assert max(ahead) <= 8  # collector.workers = 1
     assert max(ahead) > 0  # the loop did poll on while this thread stored
