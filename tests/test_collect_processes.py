@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from collectors import pipeline
-from collectors.digest import MIN_FEEDS, Digest, DigestPool, digest_body
+from collectors.digest import MIN_FEEDS, WORKER_NICENESS, Digest, DigestPool, digest_body
 from collectors.fetch import FeedClient, make_client
 from collectors.pipeline import Collector, collect_once
 from model import FetchResult, ParseError, PollOutcome
@@ -89,6 +89,18 @@ def test_a_pool_digests_every_body_as_the_thread_does(tagger: Tagger) -> None:
             there = digest_or_error(lambda r=result: digest_in(pool, r, FEED_URL, "fr", NOW))
             assert there == here, name
         assert pool._executor is not None and not pool._broken  # the processes did it
+
+
+def test_workers_run_at_a_lower_priority_than_the_collector(tagger: Tagger) -> None:
+    result = result_of(rss([TIES_CUT]))
+    with DigestPool(tagger, processes=2) as pool:
+        digest_in(pool, result, FEED_URL, "", NOW)
+        assert pool._executor is not None
+        workers = [p.pid for p in pool._executor._processes.values()]
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in workers] == [
+            min(19, ours + WORKER_NICENESS)
+        ] * len(workers)
 
 
 def test_a_pool_whose_workers_die_digests_on_the_thread(tagger: Tagger) -> None:
@@ -252,8 +264,9 @@ def test_no_more_feeds_start_than_the_window_while_polls_wait_to_be_stored(
     tagger: Tagger,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Memory stays bounded when storing is slower than polling: at most 8 * workers
-    feeds are started and not yet taken over by the storing thread."""
+    """Memory stays bounded when storing is slower than polling: at most
+    ``WINDOW_PER_WORKER * workers`` feeds are started and not yet taken over by the
+    storing thread."""
     urls = feed_urls(feed_server, 40)
     settings = settings_for(write_config, urls, "window")
     started: list[str] = []
@@ -275,11 +288,12 @@ def test_no_more_feeds_start_than_the_window_while_polls_wait_to_be_stored(
     monkeypatch.setattr(pipeline, "poll_feed", counted)
     monkeypatch.setattr(pipeline, "store_polls", slow_store)
     monkeypatch.setattr(pipeline, "STORE_ITEMS", 1)  # a batch as soon as polls arrive
+    monkeypatch.setattr(pipeline, "WINDOW_PER_WORKER", 4)  # 4 feeds in flight, of 41
     with make_client(settings.fetch) as client:
         collector = replace(collector_for(settings, tagger, client, 1), workers=1, per_host=1)
         outcomes = collect_once(collector, settings.enabled_feeds)
     assert len(outcomes) == 41 and len(started) == 41 and handed == 41
-    assert max(ahead) <= 8  # collector.workers = 1
+    assert max(ahead) <= 4  # collector.workers = 1
     assert max(ahead) > 0  # the loop did poll on while this thread stored
 
 
