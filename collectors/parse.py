@@ -282,6 +282,8 @@ def _date(entry: dict[str, Any]) -> tuple[datetime | None, str]:
     raws = [_text(entry.get(key)) for key in ("published", "updated")]
     for key, raw in zip(("published_parsed", "updated_parsed"), raws, strict=True):
         parsed = entry.get(key)
+        if isinstance(parsed, datetime):  # the fast path's (fastparse.read_date): exact, UTC
+            return parsed, raw
         if isinstance(parsed, time.struct_time) and not _impossible(raw):
             when = _utc(parsed)
             if when is not None:

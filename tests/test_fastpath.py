@@ -13,16 +13,19 @@ and with a Content-Type charset and a Content-Language header.
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from feedparser.datetimes import _parse_date
 from feedparser.urls import _urljoin
 
-from collectors.fastparse import join_url, parse_fast
+from collectors.fastparse import join_url, parse_fast, read_date
 from collectors.normalise import normalise_entries
-from collectors.parse import parse_feed, parse_slow
+from collectors.parse import _impossible, _utc, parse_feed, parse_slow
 from model import FetchResult, NormalisedItem, ParseError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -269,3 +272,91 @@ JOIN_VALUES = [
 @pytest.mark.parametrize("value", JOIN_VALUES)
 def test_join_url_is_feedparsers_urljoin(base: str, value: str) -> None:
     assert join_url(base, value) == str(_urljoin(base, value))
+
+
+# Dates at the edges of what read_date takes from the standard library.
+DATES = [
+    "2026-11-02T06:00:00Z",
+    "2026-11-02T06:00:00.999999999+05:30",
+    "2026-11-02T06:00:00-00:00",
+    "2026-11-02T23:30:00-14:00",
+    "0001-01-01T00:00:00+01:00",  # before year 1 in UTC
+    "9999-12-31T23:59:59-01:00",  # after year 9999 in UTC
+    "2024-02-29T12:00:00Z",
+    "2025-02-29T12:00:00Z",
+    "2024-13-45T10:00:00Z",
+    "2024-01-01T24:00:00Z",
+    "2016-12-31T23:59:60Z",  # a leap second
+    "2026-11-02T06:00:00+24:00",
+    "2026-11-02t06:00:00z",
+    "Mon, 02 Nov 2026 06:00:00 +0000",
+    "2 Nov 2026 06:00:00 GMT",
+    "Tue, 03 Nov 2026 08:00:00 +0100",
+    "Tue, 03 Nov 2026 08:00:00 -0930",
+    "Sun, 02 Nov 2026 06:00:00 UT",  # the wrong weekday: ignored
+    "Mon, 02 Nov 2026 06:00:00 -0000",
+    "Mon, 02 Nov 0099 06:00:00 +0000",
+    "Mon, 02 Nov 1899 06:00:00 +0000",
+    "Mon, 31 Feb 2026 06:00:00 +0000",
+    "Mon, 02 Nov 2026 25:00:00 +0000",
+    "Mon, 02 Nov 2026 06:00:61 +0000",
+    "Mon, 02 Nov 2026 06:00:00 +0561",
+    "Mon, 02 Nov 2026 06:00:00 EST",
+    "Mon, 02 Nov 26 06:00:00 +0000",
+    " Mon, 02 Nov 2026 06:00:00 +0000",
+]
+
+
+def feedparsers_date(raw: str) -> datetime | None:
+    """What ``parse._date`` makes of feedparser's reading of ``raw``."""
+    parsed = _parse_date(raw)
+    if isinstance(parsed, time.struct_time) and not _impossible(raw.strip()):
+        return _utc(parsed)
+    return None
+
+
+def read_dates(raw: str) -> datetime | None:
+    """What ``parse._date`` makes of ``read_date``'s reading of ``raw``."""
+    parsed = read_date(raw)
+    if isinstance(parsed, datetime):
+        return parsed
+    if isinstance(parsed, time.struct_time) and not _impossible(raw.strip()):
+        return _utc(parsed)
+    return None
+
+
+def random_dates(count: int) -> Iterator[str]:
+    """Dates in both forms, most well-formed, with fields often out of range."""
+    rng = random.Random(6)
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    def num(width: int, low: int, high: int) -> str:
+        return str(rng.randint(low, high)).zfill(width)
+
+    for _ in range(count):
+        year = num(4, 0, 9999) if rng.random() < 0.1 else num(4, 1890, 2110)
+        clock = f"{num(2, 0, 25)}:{num(2, 0, 60)}:{num(2, 0, 61)}"
+        if rng.random() < 0.5:
+            text = f"{year}-{num(2, 0, 13)}-{num(2, 0, 32)}T{clock}"
+            if rng.random() < 0.3:
+                text += "." + str(rng.randint(0, 10 ** rng.randint(1, 9)))
+            offset = f"{rng.choice('+-')}{num(2, 0, 25)}:{num(2, 0, 60)}"
+            yield text + rng.choice(["Z", "+00:00", "-00:00", offset])
+        else:
+            day = rng.choice([str(rng.randint(0, 32)), num(2, 0, 32)])
+            weekday = rng.choice(["", "Mon, ", "Sun, "])
+            offset = f"{rng.choice('+-')}{num(4, 0, 9999)}"
+            zone = rng.choice(["GMT", "UT", "+0000", "-0000", "+0530", offset])
+            yield f"{weekday}{day} {rng.choice(months)} {year} {clock} {zone}"
+
+
+@pytest.mark.parametrize("raw", DATES)
+def test_read_date_is_feedparsers_reading(raw: str) -> None:
+    assert read_dates(raw) == feedparsers_date(raw)
+
+
+def test_read_date_is_feedparsers_reading_of_random_dates() -> None:
+    dates = list(random_dates(20_000))
+    taken = [raw for raw in dates if isinstance(read_date(raw), datetime)]
+    assert len(taken) > 8_000  # the standard library read these, feedparser the rest
+    assert [read_dates(raw) for raw in dates] == [feedparsers_date(raw) for raw in dates]
