@@ -26,14 +26,14 @@ when all of this holds, and anything else is left to feedparser:
 
 Field by field it follows feedparser's own rules, with feedparser's own
 URL joining and date parser (the two common date forms are read by the
-standard library, to the same result: ``read_date``): links and permalink guids are resolved against
-the feed URL; a permalink guid (or Atom id) is the link when there is no
-link element; the last Atom ``alternate`` link of an HTML type is the link;
-``pubDate`` and Atom ``published`` are published, ``dc:date`` and
-``updated`` updated; an entry's language is the ``xml:lang`` in scope at
-its title (else its summary), else the Content-Language header; the feed's
-is the channel's ``<language>``, else the root's ``xml:lang``, else the
-header. ``tests/test_fastpath.py`` runs both parsers over every feed of the
+standard library, to the same result: ``read_date``): links and permalink
+guids are resolved against the feed URL; a permalink guid (or Atom id) is
+the link when there is no link element; the last Atom ``alternate`` link of
+an HTML type is the link; ``pubDate`` and Atom ``published`` are published,
+``dc:date`` and ``updated`` updated; an entry's language is the ``xml:lang``
+in scope at its title (else its summary), else the Content-Language header;
+the feed's is the channel's ``<language>``, else the root's ``xml:lang``,
+else the header. ``tests/test_fastpath.py`` runs both parsers over every feed of the
 test corpus and the bundled archive and requires the same normalised items
 wherever this path accepts a feed.
 """

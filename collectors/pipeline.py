@@ -477,7 +477,8 @@ def collect_once(collector: Collector, feeds: Iterable[FeedSpec]) -> list[PollOu
     the oldest has waited ``STORE_SECONDS``. At most ``WINDOW_PER_WORKER``
     times ``workers`` feeds are in flight (fetching, digesting, or done and
     not yet taken over by the calling thread), so with the batch waiting to
-    be stored memory stays bounded. Hooks that must follow every stored poll go after this returns.
+    be stored memory stays bounded. Hooks that must follow every stored poll
+    go after this returns.
 
     The loop starts each feed itself (``_poll_all``) and hands finished polls
     over in a queue (``_batches``): the calling thread wakes to store, not to
