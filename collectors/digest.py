@@ -2,9 +2,9 @@
 
 ``digest_body`` is that step on the calling thread; ``DigestPool.digest``
 awaits it on the fetching client's event loop. On a first pass it is
-nearly all of the collector's CPU (1,000 bench feeds of 50 entries: parse
-2.3 s, normalise 2.2 s, tag 2.6 s of CPU, against 4.8 s for storing), and it
-is pure Python holding the GIL, so threads cannot spread it over a second
+most of the collector's CPU (1,000 bench feeds of 50 entries: parse 1.3 s,
+normalise 1.4 s, tag 2.0 s of CPU, against 3.0 s for storing), and it is
+pure Python holding the GIL, so threads cannot spread it over a second
 core. ``DigestPool`` sends each body to one of a few worker
 processes instead, each with its own tagger of the same rules, while the
 collector's own process fetches and stores. The pool starts at the first
