@@ -38,6 +38,12 @@ from storage.timestamps import from_iso as from_iso  # noqa: E402  (callers impo
 from storage.timestamps import to_iso as to_iso  # noqa: E402  (callers import it here)
 
 BUSY_TIMEOUT_MS = 10_000
+# Prepared statements kept per writing connection (sqlite3's default is 128). The
+# collector's multi-row inserts (``storage.items.insert_rows``) have one statement
+# per number of rows in a chunk: the collect bench's 1,000 feeds use 201 of them, and
+# with 128 kept, most were prepared again at every use (storing its 50,000 items:
+# 2.92-2.95 s of CPU with 128, 2.81-2.82 s with more; 3 MB more memory).
+CACHED_STATEMENTS = 512
 
 
 def open_database(path: str | Path) -> sqlite_utils.Database:
@@ -45,7 +51,12 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn = sqlite3.connect(
+            path,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            cached_statements=CACHED_STATEMENTS,
+        )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
