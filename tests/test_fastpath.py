@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +24,7 @@ from feedparser.urls import _urljoin
 
 from collectors.fastparse import join_url, parse_fast, read_date
 from collectors.normalise import normalise_entries
-from collectors.parse import _impossible, _utc, parse_feed, parse_slow
+from collectors.parse import _date, parse_feed, parse_slow
 from model import FetchResult, NormalisedItem, ParseError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -308,21 +307,13 @@ DATES = [
 
 
 def feedparsers_date(raw: str) -> datetime | None:
-    """What ``parse._date`` makes of feedparser's reading of ``raw``."""
-    parsed = _parse_date(raw)
-    if isinstance(parsed, time.struct_time) and not _impossible(raw.strip()):
-        return _utc(parsed)
-    return None
+    """The published time ``parse._date`` takes from feedparser's reading of ``raw``."""
+    return _date({"published": raw, "published_parsed": _parse_date(raw)})[0]
 
 
 def read_dates(raw: str) -> datetime | None:
-    """What ``parse._date`` makes of ``read_date``'s reading of ``raw``."""
-    parsed = read_date(raw)
-    if isinstance(parsed, datetime):
-        return parsed
-    if isinstance(parsed, time.struct_time) and not _impossible(raw.strip()):
-        return _utc(parsed)
-    return None
+    """The published time ``parse._date`` takes from ``read_date``'s reading of ``raw``."""
+    return _date({"published": raw, "published_parsed": read_date(raw)})[0]
 
 
 def random_dates(count: int) -> Iterator[str]:
