@@ -48,7 +48,7 @@ from storage.feeds import (
     record_failure,
     record_success,
 )
-from storage.items import bulk_writes, store_items, write_transaction
+from storage.items import FeedItems, bulk_writes, store_item_batches, write_transaction
 from storage.records import ItemRecord
 
 if TYPE_CHECKING:
@@ -217,7 +217,7 @@ def store_poll(
 ) -> PollOutcome:
     """Items, feed state and fetch log in ONE transaction (or the error on the feed)."""
     with write_transaction(collector.db):
-        return write_poll(collector, state, spec, polled)
+        return write_polls(collector, [(state, spec, polled)])[0]
 
 
 def store_polls(
@@ -230,7 +230,7 @@ def store_polls(
     if len(polls) > 1:
         try:
             with write_transaction(collector.db):
-                return [write_poll(collector, state, spec, polled) for state, spec, polled in polls]
+                return write_polls(collector, polls)
         except StorageError:
             pass  # rolled back whole; now one by one
     outcomes = []
@@ -243,10 +243,38 @@ def store_polls(
     return outcomes
 
 
-def write_poll(
-    collector: Collector, state: FeedState, spec: FeedSpec, polled: Polled
+def write_polls(
+    collector: Collector, polls: Sequence[tuple[FeedState, FeedSpec, Polled]]
+) -> list[PollOutcome]:
+    """The writes of several polls, inside a transaction the caller holds: each feed's
+    move (a permanent redirect), the items of every poll that brought a new body
+    stored together (``storage.items.store_item_batches``, the same rows as one
+    poll after the other), then each feed's state and fetch log."""
+    db = collector.db
+    moves: dict[int, str | None] = {}  # poll → warning about its move, for polls with items
+    batches: list[FeedItems] = []
+    for index, (state, spec, polled) in enumerate(polls):
+        result = polled.result
+        if polled.error is None and result is not None and not polled.unchanged:
+            moves[index] = _follow_move(db, state, result.permanent_url)
+            batches.append(FeedItems(state.id, polled.records, spec.archive, polled.now))
+    counts = dict(zip(moves, store_item_batches(db, batches), strict=True))
+    return [
+        _write_poll(collector, state, spec, polled, counts.get(index, (0, 0)), moves.get(index))
+        for index, (state, spec, polled) in enumerate(polls)
+    ]
+
+
+def _write_poll(
+    collector: Collector,
+    state: FeedState,
+    spec: FeedSpec,
+    polled: Polled,
+    counts: tuple[int, int],
+    moved: str | None,
 ) -> PollOutcome:
-    """The writes of one poll, inside a transaction the caller holds."""
+    """One poll's feed state and fetch log, its items already stored (``counts``: new,
+    already seen); ``moved`` warns of a move that could not be made."""
     db, now, started, result = collector.db, polled.now, polled.started, polled.result
     if polled.error is not None or result is None:
         error = polled.error
@@ -267,11 +295,8 @@ def write_poll(
     interval = poll_interval(state.interval, collector.interval, polled.advertised)
     next_due = now + timedelta(seconds=interval)
     status = "not_modified" if polled.unchanged else "ok"
-    new = seen = 0
-    warning = polled.warning
-    if not polled.unchanged:
-        warning = _follow_move(db, state, result.permanent_url) or warning
-        new, seen = store_items(db, state.id, polled.records, archive=spec.archive, now=now)
+    new, seen = counts
+    warning = polled.warning if polled.unchanged else (moved or polled.warning)
     record_success(
         db,
         state.id,

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from model import StorageError, Tagging
 from storage.db import to_iso, transaction
@@ -93,6 +93,15 @@ def record_rules_version(
     )
 
 
+class FeedItems(NamedTuple):
+    """One feed's items to store, as one poll brought them."""
+
+    feed_id: int
+    records: Sequence[ItemRecord]
+    archive: bool
+    now: datetime  # when the poll started: the items' ``first_seen``, a revision's time
+
+
 def store_items(
     db: sqlite_utils.Database,
     feed_id: int,
@@ -109,41 +118,58 @@ def store_items(
     one goes to ``item_revisions``, and the item is tagged again (an updated
     item counts as seen). Another outlet's wording never overwrites the
     first one's. Call inside a transaction.
-
-    New items, their sources, labels and evidence go in as a few multi-row
-    inserts (``insert_rows``), after one look-up of which ids are already
-    stored.
     """
-    if not records:
-        return 0, 0
+    return store_item_batches(db, [FeedItems(feed_id, records, archive, now)])[0]
+
+
+def store_item_batches(
+    db: sqlite_utils.Database, feeds: Sequence[FeedItems]
+) -> list[tuple[int, int]]:
+    """``store_items`` for each of ``feeds`` in turn, with the same rows stored and the
+    same (new, already seen) per feed, written together. Call inside a transaction.
+
+    The ids already stored are looked up once; the new items, every feed's
+    sources, and the new items' labels and evidence then go in as a few
+    multi-row inserts (``insert_rows``) in item id order, so each B-tree keyed
+    by item id is walked once from one end to the other rather than at random
+    (storing the collect bench's 50,000 items 40 feeds at a time: 2.68-2.82 s
+    of CPU one feed at a time, 2.29-2.37 s so). Items already stored are
+    revised last, one by one, as before.
+    """
     conn = db.conn
-    stored = _stored_ids(conn, [record.id for record in records])
-    fresh: list[ItemRecord] = []
-    again: list[ItemRecord] = []
-    for record in records:
-        if record.id in stored:
-            again.append(record)
-        else:
-            stored.add(record.id)  # a repeat within the batch is "seen", as one by one
-            fresh.append(record)
-    archived = int(archive)
+    stored = _stored_ids(conn, [record.id for feed in feeds for record in feed.records])
+    counts: list[tuple[int, int]] = []
+    fresh: list[tuple[ItemRecord, FeedItems]] = []
+    again: list[tuple[ItemRecord, FeedItems]] = []
+    sources: list[tuple[str, int, str]] = []
+    for feed in feeds:
+        new = seen = 0
+        for record in feed.records:
+            if record.id in stored:
+                again.append((record, feed))
+                seen += 1
+            else:
+                stored.add(record.id)  # a repeat, in this feed or a later one, is "seen"
+                fresh.append((record, feed))
+                new += 1
+        first_seen = to_iso(feed.now)
+        sources += [(record.id, feed.feed_id, first_seen) for record in feed.records]
+        counts.append((new, seen))
+    fresh.sort(key=lambda pair: pair[0].id)
+    sources.sort()
     insert_rows(
         conn,
         """INSERT OR IGNORE INTO items (id, feed_id, url, guid, title, summary, published,
                                         fetched, lang, flags, archive)""",
-        [(r.id, feed_id, *r[1:9], archived) for r in fresh],  # r[1:9]: url … flags
+        # r[1:9]: url … flags
+        [(r.id, feed.feed_id, *r[1:9], int(feed.archive)) for r, feed in fresh],
     )
-    first_seen = to_iso(now)
-    insert_rows(
-        conn,
-        "INSERT OR IGNORE INTO item_sources (item_id, feed_id, first_seen)",
-        [(r.id, feed_id, first_seen) for r in records],
-    )
-    _insert_tags(conn, [(r.id, r.labels, r.evidence) for r in fresh])
-    for record in again:
-        if _revise_item(db, feed_id, record, now):
+    insert_rows(conn, "INSERT OR IGNORE INTO item_sources (item_id, feed_id, first_seen)", sources)
+    _insert_tags(conn, [(r.id, r.labels, r.evidence) for r, _ in fresh])
+    for record, feed in again:
+        if _revise_item(db, feed.feed_id, record, feed.now):
             _replace_tags(db, record.id, record.labels, record.evidence)
-    return len(fresh), len(again)
+    return counts
 
 
 def _stored_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
