@@ -133,8 +133,8 @@ def store_item_batches(
     multi-row inserts (``insert_rows``) in item id order, so each B-tree keyed
     by item id is walked once from one end to the other rather than at random
     (storing the collect bench's 50,000 items 40 feeds at a time: 2.68-2.82 s
-    of CPU one feed at a time, 2.29-2.37 s so). Items already stored are
-    revised last, one by one, as before.
+    of CPU feed by feed, 2.41-2.44 s all together, 2.29-2.37 s all together in
+    id order). Items already stored are revised last, one by one, as before.
     """
     conn = db.conn
     stored = _stored_ids(conn, [record.id for feed in feeds for record in feed.records])
