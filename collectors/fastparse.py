@@ -33,9 +33,9 @@ an HTML type is the link; ``pubDate`` and Atom ``published`` are published,
 ``dc:date`` and ``updated`` updated; an entry's language is the ``xml:lang``
 in scope at its title (else its summary), else the Content-Language header;
 the feed's is the channel's ``<language>``, else the root's ``xml:lang``,
-else the header. ``tests/test_fastpath.py`` runs both parsers over every feed of the
-test corpus and the bundled archive and requires the same normalised items
-wherever this path accepts a feed.
+else the header. ``tests/test_fastpath.py`` runs both parsers over every
+feed of the test corpus and the bundled archive and requires the same
+normalised items wherever this path accepts a feed.
 """
 
 from __future__ import annotations

@@ -274,7 +274,8 @@ def _write_poll(
     moved: str | None,
 ) -> PollOutcome:
     """One poll's feed state and fetch log, its items already stored (``counts``: new,
-    already seen); ``moved`` warns of a move that could not be made."""
+    already seen); ``moved`` warns of a move that could not be made (None for a poll
+    that brought no new body)."""
     db, now, started, result = collector.db, polled.now, polled.started, polled.result
     if polled.error is not None or result is None:
         error = polled.error
@@ -296,7 +297,7 @@ def _write_poll(
     next_due = now + timedelta(seconds=interval)
     status = "not_modified" if polled.unchanged else "ok"
     new, seen = counts
-    warning = polled.warning if polled.unchanged else (moved or polled.warning)
+    warning = moved or polled.warning
     record_success(
         db,
         state.id,

@@ -86,47 +86,45 @@ def database(path: Path, tagger: Tagger) -> tuple[sqlite_utils.Database, list[in
     return db, ids
 
 
+def polled(
+    tagger: Tagger, ids: list[int], feed: int, *items: tuple[str, str], archive: bool = False
+) -> FeedItems:
+    """Feed number ``feed``'s items as its poll, ``feed`` + 1 hours after NOW, brought them."""
+    hours = feed + 1
+    return FeedItems(
+        ids[feed],
+        records(tagger, FEEDS[feed], *items, hours=hours),
+        archive,
+        NOW + timedelta(hours=hours),
+    )
+
+
 def the_batch(tagger: Tagger, ids: list[int]) -> list[FeedItems]:
-    a, b, c = FEEDS
     return [
-        FeedItems(
-            ids[0],
-            records(
-                tagger,
-                a,
-                ("x1", "Morocco recalls its ambassador from Algiers for consultations"),
-                ("x2", "Algeria closes its airspace to Moroccan planes"),
-                ("x3", "Polisario accuses Morocco of a drone strike near Tifariti"),
-                hours=1,
-            ),
-            False,
-            NOW + timedelta(hours=1),
+        polled(
+            tagger,
+            ids,
+            0,
+            ("x1", "Morocco recalls its ambassador from Algiers for consultations"),
+            ("x2", "Algeria closes its airspace to Moroccan planes"),
+            ("x3", "Polisario accuses Morocco of a drone strike near Tifariti"),
         ),
-        FeedItems(
-            ids[1],
-            records(
-                tagger,
-                b,
-                ("x1", "Rabat calls its ambassador home from Algeria"),
-                ("x4", "UN envoy meets Polisario leaders in the Tindouf camps"),
-                ("x3", "Drone strike near Tifariti, says the Polisario"),
-                hours=2,
-            ),
-            True,
-            NOW + timedelta(hours=2),
+        polled(
+            tagger,
+            ids,
+            1,
+            ("x1", "Rabat calls its ambassador home from Algeria"),
+            ("x4", "UN envoy meets Polisario leaders in the Tindouf camps"),
+            ("x3", "Drone strike near Tifariti, says the Polisario"),
+            archive=True,
         ),
-        FeedItems(
-            ids[2],
-            records(
-                tagger,
-                c,
-                ("x4", "UN envoy in Tindouf"),
-                ("x5", "Israel and Morocco sign a defence cooperation accord"),
-                ("x5", "Israel and Morocco sign a defence accord"),
-                hours=3,
-            ),
-            False,
-            NOW + timedelta(hours=3),
+        polled(
+            tagger,
+            ids,
+            2,
+            ("x4", "UN envoy in Tindouf"),
+            ("x5", "Israel and Morocco sign a defence cooperation accord"),
+            ("x5", "Israel and Morocco sign a defence accord"),
         ),
     ]
 
